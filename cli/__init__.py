@@ -1,0 +1,1 @@
+"""The `review` command line: thin commands that parse, call `srs`, and render."""

@@ -1,0 +1,188 @@
+"""Looking at cards and editing them by hand: cards, show, add, suspend, merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.output import console, json_option, parse_date, print_json, short
+from srs.app import App
+from srs.i18n import _
+
+
+def _view(app: App, session: Any) -> Any:
+    from srs.cards import View
+
+    return View(app.engine(session), app.now(), app.tz)
+
+
+def _day(iso: str | None) -> str:
+    return iso[:10] if iso else "-"
+
+
+@click.command("cards")
+@click.option("--search", metavar="TEXT", help="Only cards whose topic or notes contain TEXT.")
+@click.option("--section", metavar="TEXT", help="Only cards whose section contains TEXT.")
+@json_option
+@click.pass_obj
+def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) -> None:
+    """List cards in log order.
+
+    \b
+    Examples:
+        review cards --search 注意力
+        review cards --section Week03 --json
+    """
+    from rich.table import Table
+
+    from srs.cards import cards_to_dicts, list_cards
+
+    with app.db.reading() as session:
+        data = cards_to_dicts(session, list_cards(session, search=search, section=section),
+                              _view(app, session))
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        click.echo(_("no cards (import a log with 'review import PATH')"))
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "topic", "section", "learned", "due", "R", "reviews", ""):
+        table.add_column(_(name), overflow="fold")
+    for card in data:
+        flags = " ".join(flag for flag, on in (
+            (_("suspended"), card["suspended"]),
+            (_("not in log"), not card["in_log"] and card["source"]),
+        ) if on)
+        table.add_row(str(card["id"]), short(card["topic"]), short(card["section"], 24),
+                      card["learned_on"], _day(card["due"]), f"{card['retrievability']:.0%}",
+                      str(card["reviews"]), flags)
+    console().print(table)
+
+
+@click.command("show")
+@click.argument("card_id", type=int, metavar="ID")
+@json_option
+@click.pass_obj
+def show_cmd(app: App, card_id: int, as_json: bool) -> None:
+    """Show one card with its full history.
+
+    \b
+    Example:
+        review show 12
+    """
+    from rich.table import Table
+
+    from srs.cards import show_card
+
+    with app.db.reading() as session:
+        data = show_card(session, card_id, _view(app, session))
+    if as_json:
+        print_json(data)
+        return
+    out = console()
+    out.print(f"[bold]{data['id']}. {data['topic']}[/bold]", markup=True)
+    for label, value in (
+        (_("section"), data["section"]), (_("source"), data["source"] or "-"),
+        (_("notes"), data["notes"] or "-"), (_("learned"), data["learned_on"]),
+        (_("state"), data["state"] + (_(" (suspended)") if data["suspended"] else "")),
+        (_("due"), data["due"]),
+        (_("stability"), f"{data['stability']:.2f} d" if data["stability"] else "-"),
+        (_("difficulty"), f"{data['difficulty']:.2f}" if data["difficulty"] else "-"),
+        (_("retrievability"), f"{data['retrievability']:.0%}"),
+    ):
+        out.print(f"{label:>15}: {value}", markup=False, highlight=False)
+    table = Table(title=_("history"), box=None, pad_edge=False)
+    for name in ("at", "rating", "source", "note"):
+        table.add_column(_(name), overflow="fold")
+    for entry in data["history"]:
+        rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
+        table.add_row(entry["at"][:16].replace("T", " "), rating, entry["source"],
+                      entry["note"] or "")
+    out.print(table)
+
+
+@click.command("add")
+@click.argument("topic")
+@click.option("--notes", default="", help="Notes shown with the card.")
+@click.option("--learned", metavar="DATE", help="When it was studied (YYYY-MM-DD); default now.")
+@json_option
+@click.pass_obj
+def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool) -> None:
+    """Add a card for a topic that is in no log.
+
+    \b
+    Example:
+        review add "Bayes' theorem" --learned 2026-11-20 --notes "ch. 3"
+    """
+    from srs.cards import add_card, cards_to_dicts
+
+    learned_on = parse_date(learned, "--learned") if learned else None
+
+    def work(session: Any) -> dict[str, Any]:
+        engine = app.engine(session)
+        card = add_card(session, topic, notes=notes, learned=learned_on, engine=engine,
+                        tz=app.tz, now=app.now())
+        return cards_to_dicts(session, [card], _view(app, session))[0]
+
+    data = app.db.write(work)
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(_("added card {id}: {topic}, next self-test {due}").format(
+            id=data["id"], topic=data["topic"], due=_day(data["due"])))
+
+
+def _suspend(app: App, card_id: int, suspended: bool) -> None:
+    from srs.cards import set_suspended
+
+    card = app.db.write(lambda s: set_suspended(s, card_id, suspended, app.now()))
+    message = _("suspended card {id}: {topic}") if suspended else _(
+        "card {id} is back in the queue: {topic}")
+    click.echo(message.format(id=card.id, topic=card.topic))
+
+
+@click.command("suspend")
+@click.argument("card_id", type=int, metavar="ID")
+@click.pass_obj
+def suspend_cmd(app: App, card_id: int) -> None:
+    """Take a card out of the queue; its history stays.
+
+    \b
+    Example:
+        review suspend 12
+    """
+    _suspend(app, card_id, True)
+
+
+@click.command("unsuspend")
+@click.argument("card_id", type=int, metavar="ID")
+@click.pass_obj
+def unsuspend_cmd(app: App, card_id: int) -> None:
+    """Put a suspended card back in the queue.
+
+    \b
+    Example:
+        review unsuspend 12
+    """
+    _suspend(app, card_id, False)
+
+
+@click.command("merge")
+@click.argument("from_id", type=int, metavar="FROM")
+@click.argument("into_id", type=int, metavar="INTO")
+@click.pass_obj
+def merge_cmd(app: App, from_id: int, into_id: int) -> None:
+    """Fold card FROM's history into card INTO (re-imports keep the merge).
+
+    \b
+    Example:
+        review merge 14 9
+    """
+    from srs.cards import merge_cards
+
+    into = app.db.write(
+        lambda s: merge_cards(s, from_id, into_id, engine=app.engine(s), now=app.now()))
+    click.echo(_("merged card {src} into card {id}: {topic}").format(
+        src=from_id, id=into.id, topic=into.topic))

@@ -1,0 +1,91 @@
+"""`review import`: sync markdown study logs into cards."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.output import json_option, print_json
+from srs.app import App
+from srs.i18n import _
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--dry-run", is_flag=True, help="Show how each row would be read; write nothing.")
+@click.option("--strict", is_flag=True, help="Any warning aborts the import; nothing is written.")
+@json_option
+@click.pass_obj
+def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
+               as_json: bool) -> None:
+    """Import study logs: each studied row becomes a card with its history.
+
+    Importing again is safe: unchanged rows change nothing, edited rows update
+    their card, new rows add cards, and removed rows are only flagged.
+
+    \b
+    Examples:
+        review import progress-log.md
+        review import notes/*.md --dry-run
+    """
+    from srs.errors import SrsError
+    from srs.importer import import_parsed, read_logs
+
+    files = read_logs(list(paths))
+    warnings = [w for _path, parsed, _hash in files for w in parsed.warnings]
+    if strict and warnings:
+        raise SrsError(
+            _("{n} warning(s) with --strict, nothing imported; first: {first}").format(
+                n=len(warnings), first=warnings[0])
+        )
+    total = sum(len(parsed.rows) for _path, parsed, _hash in files)
+    show_progress = not as_json and sys.stderr.isatty() and total > 200
+
+    def run(session):  # type: ignore[no-untyped-def]
+        engine = app.engine(session)
+        if not show_progress:
+            return import_parsed(session, files, engine=engine, tz=app.tz, now=app.now())
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=_stderr()) as bar:
+            task = bar.add_task(_("importing"), total=total)
+            return import_parsed(session, files, engine=engine, tz=app.tz, now=app.now(),
+                                 progress=lambda n: bar.advance(task, n))
+
+    if dry_run:
+        with app.db.reading() as session:
+            report = run(session)
+            session.rollback()
+    else:
+        report = app.db.write(run)
+
+    if as_json:
+        print_json(report.to_json())
+        return
+    if dry_run:
+        for outcome in report.outcomes:
+            label = f" {outcome.topic}" if outcome.topic else ""
+            click.echo(f"{outcome.describe()}{label}")
+    else:
+        for warning in report.warnings:
+            click.echo(str(warning), err=True)
+    for note in report.notes:
+        click.echo(_("note: {note}").format(note=note), err=True)
+    click.echo(_(
+        "{created} new, {updated} updated, {unchanged} unchanged cards; "
+        "{reviews} reviews added; {pending} pending; {warnings} warnings"
+    ).format(created=report.cards_created, updated=report.cards_updated,
+             unchanged=report.cards_unchanged, reviews=report.reviews_added,
+             pending=report.pending, warnings=len(report.warnings)))
+    if report.no_longer_in_log:
+        click.echo(_("no longer in the log (kept): cards {ids}").format(
+            ids=", ".join(map(str, report.no_longer_in_log))))
+    if dry_run:
+        click.echo(_("dry run: nothing written"))
+
+
+def _stderr():  # type: ignore[no-untyped-def]
+    from cli.output import console
+
+    return console(stderr=True)

@@ -1,0 +1,86 @@
+"""The root `review` group. Subcommands are imported only when they run, to start fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from srs import __version__
+from srs.errors import SrsError
+
+# name -> "module:attribute"; one module per command group.
+COMMANDS = {
+    "import": "cli.importing:import_cmd",
+    "cards": "cli.cards:cards_cmd",
+    "show": "cli.cards:show_cmd",
+    "add": "cli.cards:add_cmd",
+    "suspend": "cli.cards:suspend_cmd",
+    "unsuspend": "cli.cards:unsuspend_cmd",
+    "merge": "cli.cards:merge_cmd",
+    "config": "cli.config_cmd:config_group",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Run, turning every error into one line on stderr (no usage block)."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as err:
+            hint = f" (see '{err.ctx.command_path} -h')" if err.ctx is not None else ""
+            click.echo(f"Error: {err.format_message()}{hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"Error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SrsError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="review")
+@click.option("--db", "db_url", metavar="URL", envvar="SRS_DATABASE_URL",
+              help="Database URL (SQLAlchemy); default: SQLite in the data folder.")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None) -> None:
+    """Review the topics of a markdown study log when FSRS says they are due.
+
+    \b
+    Start with:
+        review import progress-log.md
+        review today
+    """
+    from srs.app import App
+
+    app = App(db_url=db_url)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def main() -> None:
+    cli(prog_name="review")

@@ -1,0 +1,364 @@
+"""The person's settings in config.toml: known keys, their defaults and validation."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from srs.errors import ConfigError
+from srs.i18n import _
+
+Value = Any
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its default, how to read it from text and how to check a value."""
+
+    name: str
+    default: Callable[[], Value]
+    parse: Callable[[str], Value]
+    check: Callable[[Value], Value]
+    help: str
+
+
+def _bad(key: str, value: object, expected: str) -> ConfigError:
+    return ConfigError(
+        _("bad value {value!r} for {key}: expected {expected}").format(
+            value=value, key=key, expected=expected
+        )
+    )
+
+
+def _float_range(key: str, low: float, high: float) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+    def parse(text: str) -> Value:
+        try:
+            return float(text)
+        except ValueError:
+            raise _bad(key, text, f"a number from {low} to {high}") from None
+
+    def check(value: Value) -> Value:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise _bad(key, value, f"a number from {low} to {high}")
+        return float(value)
+
+    return parse, check
+
+
+def _int_range(key: str, low: int, high: int) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+    def parse(text: str) -> Value:
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad(key, text, f"a whole number from {low} to {high}") from None
+
+    def check(value: Value) -> Value:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _bad(key, value, f"a whole number from {low} to {high}")
+        return value
+
+    return parse, check
+
+
+def _timezone_check(value: Value) -> Value:
+    from srs.clock import zone
+
+    try:
+        zone(str(value))
+    except ValueError:
+        raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai") from None
+    if not isinstance(value, str):
+        raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai")
+    return value
+
+
+def _system_zone() -> Value:
+    from srs.clock import system_zone_name
+
+    return system_zone_name()
+
+
+_BOOL_WORDS = {"on": True, "true": True, "yes": True, "1": True,
+               "off": False, "false": False, "no": False, "0": False}
+
+
+def _bool(key: str) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+    def parse(text: str) -> Value:
+        try:
+            return _BOOL_WORDS[text.strip().lower()]
+        except KeyError:
+            raise _bad(key, text, "on or off") from None
+
+    def check(value: Value) -> Value:
+        if not isinstance(value, bool):
+            raise _bad(key, value, "on or off")
+        return value
+
+    return parse, check
+
+
+_STEP = re.compile(r"^(\d+)\s*([smhd])$")
+_STEP_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_step(text: str) -> timedelta:
+    """A learning step such as `10m`, `1h` or `1d`."""
+    match = _STEP.match(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(text)
+    return timedelta(**{_STEP_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _steps(key: str) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+    expected = "durations such as 10m,1h,1d separated by commas, or none"
+
+    def parse(text: str) -> Value:
+        return [] if text.strip().lower() in ("", "none", "off") else _split_list(text)
+
+    def check(value: Value) -> Value:
+        if not isinstance(value, list):
+            raise _bad(key, value, expected)
+        for step in value:
+            try:
+                parse_step(str(step))
+            except ValueError:
+                raise _bad(key, step, expected) from None
+        return [str(step) for step in value]
+
+    return parse, check
+
+
+def _choice(key: str, choices: tuple[str, ...]) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+    def check(value: Value) -> Value:
+        if value not in choices:
+            raise _bad(key, value, " or ".join(choices))
+        return value
+
+    return (lambda text: text.strip()), check
+
+
+def _thresholds_check(value: Value) -> Value:
+    expected = "three increasing percentages for hard,good,easy such as 60,80,95"
+    if not isinstance(value, list) or len(value) != 3:
+        raise _bad("score_thresholds", value, expected)
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise _bad("score_thresholds", value, expected) from None
+    if not (0 <= numbers[0] < numbers[1] < numbers[2] <= 100):
+        raise _bad("score_thresholds", value, expected)
+    return [int(n) if n.is_integer() else n for n in numbers]
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _times_check(value: Value) -> Value:
+    expected = "local times such as 09:00,20:30"
+    if not isinstance(value, list) or not value or not all(
+        isinstance(v, str) and _CLOCK.match(v) for v in value
+    ):
+        raise _bad("reminders.digest_at", value, expected)
+    return [f"{int(v.split(':')[0]):02d}:{v.split(':')[1]}" for v in value]
+
+
+def _quiet_check(value: Value) -> Value:
+    expected = "a range of local times such as 22:00-08:00, or an empty string"
+    if not isinstance(value, str):
+        raise _bad("reminders.quiet_hours", value, expected)
+    if value == "":
+        return value
+    parts = value.split("-")
+    if len(parts) != 2 or not all(_CLOCK.match(p.strip()) for p in parts):
+        raise _bad("reminders.quiet_hours", value, expected)
+    return "-".join(p.strip() for p in parts)
+
+
+CHANNELS = ("log", "desktop", "command")
+
+
+def _channels_check(value: Value) -> Value:
+    expected = "a list of channels: log, desktop, command, or apprise URLs"
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad("reminders.channels", value, expected)
+    for channel in value:
+        if channel not in CHANNELS and "://" not in channel:
+            raise _bad("reminders.channels", channel, expected)
+    return value
+
+
+def _string_check(key: str) -> Callable[[Value], Value]:
+    def check(value: Value) -> Value:
+        if not isinstance(value, str):
+            raise _bad(key, value, "text")
+        return value
+
+    return check
+
+
+def _keys() -> dict[str, Key]:
+    keys = [
+        Key("timezone", _system_zone, lambda t: t.strip(), _timezone_check,
+            "IANA zone for study days and reminders (default: the system's)"),
+        Key("day_starts_at", lambda: 4, *_int_range("day_starts_at", 0, 23),
+            "hour (0-23) a study day begins; reviews before it count for the day before"),
+        Key("desired_retention", lambda: 0.9, *_float_range("desired_retention", 0.70, 0.99),
+            "share of self-tests you want to pass when they fall due (0.70-0.99)"),
+        Key("maximum_interval", lambda: 36500, *_int_range("maximum_interval", 1, 36500),
+            "longest interval between self-tests, in days"),
+        Key("learning_steps", lambda: [], *_steps("learning_steps"),
+            "short steps after the first study, e.g. 1h,1d (default none)"),
+        Key("relearning_steps", lambda: [], *_steps("relearning_steps"),
+            "short steps after a failed self-test (default none)"),
+        Key("fuzz", lambda: True, *_bool("fuzz"),
+            "spread intervals a little so reviews do not bunch up (on/off)"),
+        Key("max_reviews_per_day", lambda: 10, *_int_range("max_reviews_per_day", 1, 9999),
+            "how many self-tests `review today` shows a day"),
+        Key("order", lambda: "retrievability",
+            *_choice("order", ("retrievability", "due", "log", "random")),
+            "order of today's queue: retrievability, due, log or random"),
+        Key("score_thresholds", lambda: [60, 80, 95],
+            lambda t: _split_list(t), _thresholds_check,
+            "lowest score (%) for hard, good and easy when grading with a score"),
+        Key("write_back", lambda: False, *_bool("write_back"),
+            "append each self-test to the row in the log file (on/off)"),
+        Key("reminders.digest_at", lambda: ["09:00"], _split_list, _times_check,
+            "local times of the daily digest"),
+        Key("reminders.quiet_hours", lambda: "22:00-08:00", lambda t: t.strip(), _quiet_check,
+            "local time range without reminders; empty turns it off"),
+        Key("reminders.channels", lambda: ["log"], _split_list, _channels_check,
+            "where reminders go: log, desktop, command, apprise URLs"),
+        Key("reminders.command", lambda: "", lambda t: t, _string_check("reminders.command"),
+            "program run by the command channel with title and body as arguments"),
+    ]
+    return {key.name: key for key in keys}
+
+
+KEYS: dict[str, Key] = _keys()
+
+
+def _unknown(name: str) -> ConfigError:
+    return ConfigError(
+        _("unknown setting {name!r} (see 'review config show')").format(name=name)
+    )
+
+
+class Config:
+    """The settings in one config.toml, with defaults for those not set."""
+
+    def __init__(self, path: Path, values: dict[str, Value]) -> None:
+        self.path = path
+        self._values = values
+        self._defaults: dict[str, Value] = {}
+
+    def __getitem__(self, name: str) -> Value:
+        if name not in KEYS:
+            raise _unknown(name)
+        if name in self._values:
+            return self._values[name]
+        if name not in self._defaults:
+            self._defaults[name] = KEYS[name].default()
+        return self._defaults[name]
+
+    def is_set(self, name: str) -> bool:
+        return name in self._values
+
+    def items(self) -> list[tuple[str, Value]]:
+        return [(name, self[name]) for name in KEYS]
+
+    def set(self, name: str, text: str) -> Value:
+        """Validate `text` for `name` and write it to the file atomically."""
+        if name not in KEYS:
+            raise _unknown(name)
+        key = KEYS[name]
+        value = key.check(key.parse(text))
+        values = dict(self._values)
+        values[name] = value
+        _write(self.path, values)
+        self._values = values
+        return value
+
+    def unset(self, name: str) -> None:
+        """Go back to the default for `name`."""
+        if name not in KEYS:
+            raise _unknown(name)
+        values = {k: v for k, v in self._values.items() if k != name}
+        _write(self.path, values)
+        self._values = values
+
+
+def _flatten(table: dict[str, Value], prefix: str = "") -> dict[str, Value]:
+    flat: dict[str, Value] = {}
+    for name, value in table.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, full + "."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def load(path: Path) -> Config:
+    """Read and validate config.toml; a missing file means every default."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path, {})
+    except OSError as exc:
+        raise ConfigError(
+            _("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            _("{path} is not valid TOML: {reason}").format(path=path, reason=exc)
+        ) from None
+    values: dict[str, Value] = {}
+    for name, value in _flatten(table).items():
+        if name not in KEYS:
+            raise ConfigError(
+                _("unknown setting {name!r} in {path}").format(name=name, path=path)
+            )
+        values[name] = KEYS[name].check(value)
+    return Config(path, values)
+
+
+def _write(path: Path, values: dict[str, Value]) -> None:
+    import tomli_w
+
+    from srs.paths import make_private_dir
+
+    nested: dict[str, Value] = {}
+    for name in sorted(values):
+        table = nested
+        *parents, leaf = name.split(".")
+        for parent in parents:
+            table = table.setdefault(parent, {})
+        table[leaf] = values[name]
+    make_private_dir(path.parent)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        tomli_w.dump(nested, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def show_value(value: Value) -> str:
+    """A value as a person would type it on the command line."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,182 @@
+"""Rows to domain objects and back: cards, their histories, stored parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from srs.engine import RATING_NAMES, STATE_NAMES, CardState, Engine, Event, SchedulerSettings
+from srs.errors import CardNotFound
+from srs.i18n import _
+from srs.models import Card, LogSource, Review, Setting
+
+PARAMETERS_KEY = "fsrs.parameters"
+
+
+def card_state(card: Card) -> CardState:
+    """The FSRS state stored on a card row."""
+    return CardState(card.state, card.step, card.stability, card.difficulty, card.due,
+                     card.last_review)
+
+
+def apply_state(card: Card, state: CardState, now: datetime) -> bool:
+    """Store `state` on the card row; True when anything changed."""
+    if card_state(card) == state:
+        return False
+    card.state, card.step = state.state, state.step
+    card.stability, card.difficulty = state.stability, state.difficulty
+    card.due, card.last_review = state.due, state.last_review
+    card.updated_at = now
+    return True
+
+
+def state_to_json(state: CardState) -> str:
+    """A card state as JSON text, exact enough to restore it bit for bit."""
+    return json.dumps({
+        "state": state.state, "step": state.step,
+        "stability": state.stability, "difficulty": state.difficulty,
+        "due": state.due.isoformat(),
+        "last_review": state.last_review.isoformat() if state.last_review else None,
+    })
+
+
+def state_from_json(text: str) -> CardState:
+    from srs.clock import to_utc
+
+    data = json.loads(text)
+    return CardState(
+        data["state"], data["step"], data["stability"], data["difficulty"],
+        to_utc(datetime.fromisoformat(data["due"])),
+        to_utc(datetime.fromisoformat(data["last_review"])) if data["last_review"] else None,
+    )
+
+
+def get_card(session: Session, card_id: int, *, follow_merge: bool = False) -> Card:
+    """The card with that id (raises CardNotFound)."""
+    card = session.get(Card, card_id)
+    if card is None:
+        raise CardNotFound(_("no card {id} (see 'review cards')").format(id=card_id))
+    if follow_merge:
+        while card.merged_into is not None:
+            card = session.get(Card, card.merged_into) or card
+    return card
+
+
+def active_events(session: Session, card_ids: Sequence[int]) -> dict[int, list[Review]]:
+    """The events that count (not undone) of each card, oldest first."""
+    result: dict[int, list[Review]] = {card_id: [] for card_id in card_ids}
+    if not card_ids:
+        return result
+    for start in range(0, len(card_ids), 500):
+        chunk = card_ids[start:start + 500]
+        rows = session.scalars(
+            select(Review)
+            .where(Review.card_id.in_(chunk), Review.undone_at.is_(None))
+            .order_by(Review.card_id, Review.at, Review.id)
+        )
+        for review in rows:
+            result[review.card_id].append(review)
+    return result
+
+
+def to_events(reviews: Iterable[Review]) -> list[Event]:
+    return [Event(r.at, r.rating if r.kind == "review" else None, r.due_set) for r in reviews]
+
+
+def replay_card(session: Session, engine: Engine, card: Card, now: datetime,
+                reviews: list[Review] | None = None) -> bool:
+    """Recompute a card's state from its history; True when it changed."""
+    if reviews is None:
+        reviews = active_events(session, [card.id])[card.id]
+    if not reviews:
+        return False
+    return apply_state(card, engine.replay(card.id, to_events(reviews)), now)
+
+
+def load_parameters(session: Session) -> tuple[float, ...] | None:
+    """The stored FSRS parameters, None when the defaults apply."""
+    row = session.get(Setting, PARAMETERS_KEY)
+    return tuple(json.loads(row.value)) if row else None
+
+
+def store_setting(session: Session, key: str, value: Any) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=json.dumps(value)))
+    else:
+        row.value = json.dumps(value)
+
+
+def scheduler_settings(session: Session, config: Any) -> SchedulerSettings:
+    """The scheduler settings from config.toml and the parameters stored in the database."""
+    from srs.config import parse_step
+
+    settings = SchedulerSettings(
+        desired_retention=float(config["desired_retention"]),
+        maximum_interval=int(config["maximum_interval"]),
+        learning_steps=tuple(parse_step(s) for s in config["learning_steps"]),
+        relearning_steps=tuple(parse_step(s) for s in config["relearning_steps"]),
+        fuzz=bool(config["fuzz"]),
+    )
+    parameters = load_parameters(session)
+    if parameters is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, parameters=parameters)
+    return settings
+
+
+def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
+    return moment.astimezone(tz).isoformat() if moment else None
+
+
+def source_label(source: LogSource | None, line: int | None) -> str | None:
+    return f"{source.path}:{line}" if source is not None and line is not None else None
+
+
+def card_to_dict(card: Card, *, engine: Engine, now: datetime, tz: tzinfo,
+                 reviews: int, source: LogSource | None) -> dict[str, Any]:
+    """A card as the JSON object documented in the README."""
+    state = card_state(card)
+    return {
+        "id": card.id,
+        "topic": card.topic,
+        "notes": card.notes,
+        "section": card.section,
+        "source": source_label(source, card.source_line),
+        "learned_on": card.learned_on.isoformat(),
+        "state": STATE_NAMES.get(card.state, str(card.state)),
+        "due": _iso(card.due, tz),
+        "stability": card.stability,
+        "difficulty": card.difficulty,
+        "retrievability": round(engine.retrievability(state, now), 4),
+        "reviews": reviews,
+        "last_review": _iso(card.last_review, tz),
+        "suspended": card.suspended,
+        "in_log": card.in_log,
+    }
+
+
+def review_to_dict(review: Review, tz: tzinfo) -> dict[str, Any]:
+    """One entry of a card's history, as shown by `review show --json`."""
+    entry: dict[str, Any] = {
+        "at": _iso(review.at, tz),
+        "rating": RATING_NAMES.get(review.rating or 0) if review.kind == "review" else None,
+        "source": review.source,
+        "note": review.note,
+    }
+    if review.kind != "review":
+        entry["kind"] = review.kind
+        entry["due"] = _iso(review.due_set, tz)
+    if review.duration is not None:
+        entry["duration"] = review.duration
+    return entry
+
+
+def learned_date(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
