@@ -21,6 +21,20 @@ COMMANDS = {
     "unsuspend": "cli.cards:unsuspend_cmd",
     "merge": "cli.cards:merge_cmd",
     "config": "cli.config_cmd:config_group",
+    "today": "cli.daily:today_cmd",
+    "grade": "cli.daily:grade_cmd",
+    "undo": "cli.daily:undo_cmd",
+    "session": "cli.daily:session_cmd",
+    "set-due": "cli.daily:set_due_cmd",
+    "spread": "cli.daily:spread_cmd",
+    "daemon": "cli.daemon:daemon_group",
+    "remind": "cli.daemon:remind_cmd",
+    "reminders": "cli.daemon:reminders_cmd",
+    "stats": "cli.insight:stats_cmd",
+    "forecast": "cli.insight:forecast_cmd",
+    "optimize": "cli.insight:optimize_cmd",
+    "export": "cli.backup:export_cmd",
+    "restore": "cli.backup:restore_cmd",
 }
 
 

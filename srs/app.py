@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from srs.db import Database
     from srs.engine import Engine
+    from srs.queue import DayClock
 
 
 class App:
@@ -47,6 +48,12 @@ class App:
     @property
     def day_starts_at(self) -> int:
         return int(self.config["day_starts_at"])
+
+    @property
+    def clock(self) -> DayClock:
+        from srs.queue import DayClock
+
+        return DayClock(self.tz, self.day_starts_at)
 
     def now(self) -> datetime:
         return clock.now()

@@ -151,11 +151,13 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reading; nothing it does is committed."""
+        """A session for reading; nothing it does is committed.
+
+        Closing (not rolling back) keeps loaded objects readable after the block.
+        """
         try:
             with self._read_sessions() as session:
                 yield session
-                session.rollback()
         except exc.OperationalError as err:
             raise self._unreachable(err) from None
 

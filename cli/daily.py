@@ -1,0 +1,363 @@
+"""The daily loop: today, grade, undo, session, set-due, spread."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import click
+
+from cli.output import console, json_option, parse_date, print_json, short
+from srs.app import App
+from srs.i18n import _
+
+
+def _overdue(days: int) -> str:
+    if days <= 0:
+        return _("due today")
+    return _("1 day overdue") if days == 1 else _("{n} days overdue").format(n=days)
+
+
+def _local_day(moment: datetime, app: App) -> str:
+    return moment.astimezone(app.tz).date().isoformat()
+
+
+def parse_moment(value: str, app: App, param: str) -> datetime:
+    """A time typed on the command line, local unless it carries an offset; a bare date is noon."""
+    from srs.clock import UTC
+
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+            day = parse_date(text, param)
+            moment = datetime.combine(day, time(12), tzinfo=app.tz).astimezone(UTC)
+            now = app.now()
+            # "Today" before noon means earlier today, not a time still to come.
+            return now if moment > now and day == now.astimezone(app.tz).date() else moment
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date or time; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'",
+            param_hint=param) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=app.tz)
+    return parsed.astimezone(UTC)
+
+
+@click.command("today")
+@click.option("--date", "day_text", metavar="DATE", help="Preview another study day (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most N cards.")
+@click.option("--all", "show_all", is_flag=True, help="Show every due card, ignoring the limit.")
+@click.option("--order", type=click.Choice(["retrievability", "due", "log", "random"]),
+              help="Queue order (default: the 'order' setting).")
+@json_option
+@click.pass_obj
+def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
+              order: str | None, as_json: bool) -> None:
+    """Show the topics due for a self-test today, most at risk first.
+
+    \b
+    Examples:
+        review today
+        review today --all --order due
+        review today --date 2026-12-24 --json
+    """
+    from srs.cards import cards_to_dicts, View
+    from srs.queue import build_queue
+
+    day = parse_date(day_text, "--date") if day_text else None
+    now = app.now()
+    with app.db.reading() as session:
+        engine = app.engine(session)
+        queue = build_queue(
+            session, engine=engine, clock=app.clock, now=now, day=day,
+            order=order or str(app.config["order"]),
+            max_per_day=int(app.config["max_reviews_per_day"]), limit=limit, show_all=show_all,
+        )
+        if as_json:
+            data = cards_to_dicts(session, [e.card for e in queue.entries],
+                                  View(engine, now, app.tz))
+            for item, entry in zip(data, queue.entries, strict=True):
+                item["overdue_days"] = entry.overdue_days
+                item["last_rating"] = _rating(entry.last_rating)
+                item["last_note"] = entry.last_note
+            print_json(data)
+            return
+    _print_queue(app, queue)
+
+
+def _rating(rating: int | None) -> str | None:
+    from srs.engine import RATING_NAMES
+
+    return RATING_NAMES.get(rating) if rating else None
+
+
+def _print_queue(app: App, queue: Any) -> None:
+    from rich.table import Table
+
+    out = console()
+    if not queue.entries:
+        if queue.due_total:
+            click.echo(_("Study day {day}: today's limit is reached ({done} self-tests done); "
+                         "{n} more due (review today --all).").format(
+                day=queue.day, done=queue.done_today, n=queue.due_total))
+        elif queue.next_due is not None:
+            click.echo(_("Nothing due on {day}. Next self-test: {next}.").format(
+                day=queue.day, next=_local_day(queue.next_due, app)))
+        else:
+            click.echo(_("Nothing due on {day}, and no cards scheduled "
+                         "(import a log with 'review import PATH').").format(day=queue.day))
+        return
+    click.echo(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
+        day=queue.day, shown=len(queue.entries), total=queue.due_total, done=queue.done_today))
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "topic", "section", "due", "R", "last", "note"):
+        table.add_column(_(name), overflow="fold")
+    for entry in queue.entries:
+        card = entry.card
+        table.add_row(str(card.id), short(card.topic), short(card.section, 20),
+                      _overdue(entry.overdue_days), f"{entry.retrievability:.0%}",
+                      _rating(entry.last_rating) or "-", short(entry.last_note or "", 30))
+    out.print(table)
+    if queue.more:
+        click.echo(_("{n} more due beyond today's limit (review today --all, "
+                     "or review spread --days N).").format(n=queue.more))
+
+
+def _grade_text(app: App, result: Any) -> str:
+    day = _local_day(result.due, app)
+    interval = result.interval_days
+    when = _("today") if interval <= 0 else (
+        _("in 1 day") if interval == 1 else _("in {n} days").format(n=interval))
+    return _("card {id} {rating}: next self-test {day}, {when}").format(
+        id=result.card_id, rating=_rating(result.rating), day=day, when=when)
+
+
+@click.command("grade")
+@click.argument("card_id", type=int, metavar="ID")
+@click.argument("rating_text", metavar="RATING")
+@click.option("--note", help="A note kept with this self-test, shown next time.")
+@click.option("--at", "at_text", metavar="DATETIME",
+              help="When the self-test was done, if earlier (local time).")
+@click.option("--duration", type=click.IntRange(min=0), metavar="SECONDS",
+              help="How long the self-test took.")
+@click.option("--write-back", is_flag=True, default=None,
+              help="Also append the self-test to the row in the log file.")
+@json_option
+@click.pass_obj
+def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_text: str | None,
+              duration: int | None, write_back: bool | None, as_json: bool) -> None:
+    """Record how a self-test went: again, hard, good, easy, 1-4, or a score.
+
+    \b
+    Examples:
+        review grade 12 good
+        review grade 12 7/10 --note "mixed up the chain rule"
+        review grade 12 h --at "2026-11-29 20:30"
+    """
+    from srs.grading import grade, parse_rating
+
+    rating = parse_rating(rating_text, list(app.config["score_thresholds"]))
+    at = parse_moment(at_text, app, "--at") if at_text else None
+    result = app.db.write(lambda s: grade(
+        s, card_id, rating, engine=app.engine(s), clock=app.clock, now=app.now(), at=at,
+        note=note, duration=duration))
+    if as_json:
+        print_json({
+            "id": result.card_id,
+            "rating": _rating(result.rating),
+            "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
+            "retrievability_before": round(result.retrievability_before, 4),
+            "due": result.due.astimezone(app.tz).isoformat(),
+            "interval_days": result.interval_days,
+            "stability": result.stability,
+            "difficulty": result.difficulty,
+        })
+    else:
+        click.echo(_grade_text(app, result))
+
+
+@click.command("undo")
+@json_option
+@click.pass_obj
+def undo_cmd(app: App, as_json: bool) -> None:
+    """Take back the last grade (or set-due) made here; repeat to go further back.
+
+    History imported from the log is never undone.
+
+    \b
+    Example:
+        review undo
+    """
+    from srs.grading import undo
+
+    result = app.db.write(lambda s: undo(s, engine=app.engine(s), now=app.now()))
+    if as_json:
+        print_json({"id": result.card_id, "kind": result.kind, "rating": _rating(result.rating),
+                    "at": result.at.astimezone(app.tz).isoformat(),
+                    "due": result.due.astimezone(app.tz).isoformat()})
+        return
+    what = _rating(result.rating) if result.kind == "review" else _("new due date")
+    click.echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
+        what=what, id=result.card_id, topic=result.topic, day=_local_day(result.due, app)))
+
+
+def _target_day(text: str, app: App) -> date:
+    match = re.fullmatch(r"\+(\d+)d?", text.strip())
+    if match:
+        return app.clock.day_of(app.now()) + timedelta(days=int(match.group(1)))
+    return parse_date(text, "DATE")
+
+
+@click.command("set-due")
+@click.argument("card_id", type=int, metavar="ID")
+@click.argument("when", metavar="DATE|+Nd")
+@click.pass_obj
+def set_due_cmd(app: App, card_id: int, when: str) -> None:
+    """Move a card's next self-test to another day (its history stays as it is).
+
+    \b
+    Examples:
+        review set-due 12 2026-12-24
+        review set-due 12 +3d
+    """
+    from srs.grading import set_due
+
+    day = _target_day(when, app)
+    card = app.db.write(lambda s: set_due(s, card_id, day, clock=app.clock, now=app.now()))
+    click.echo(_("card {id} ({topic}) is due on {day}").format(
+        id=card.id, topic=card.topic, day=day.isoformat()))
+
+
+@click.command("spread")
+@click.option("--days", type=int, required=True, help="Spread the backlog over N days.")
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
+@json_option
+@click.pass_obj
+def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
+    """Spread overdue self-tests over the next N days, most at risk first.
+
+    No day gets more than max_reviews_per_day; history is not touched.
+
+    \b
+    Examples:
+        review spread --days 7 --dry-run
+        review spread --days 7
+    """
+    from collections import Counter
+
+    from srs.grading import spread
+
+    def work(session: Any) -> Any:
+        return spread(session, days=days, engine=app.engine(session), clock=app.clock,
+                      now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
+
+    if dry_run:
+        with app.db.reading() as session:
+            moves = work(session)
+            session.rollback()
+    else:
+        moves = app.db.write(work)
+    if as_json:
+        print_json({"dry_run": dry_run, "moved": [
+            {"id": m.card_id, "topic": m.topic, "retrievability": round(m.retrievability, 4),
+             "from": _local_day(m.old_due, app), "to": m.new_day.isoformat()} for m in moves]})
+        return
+    if not moves:
+        click.echo(_("nothing to spread: today's queue already fits the limit"))
+        return
+    per_day = Counter(m.new_day for m in moves)
+    for day in sorted(per_day):
+        click.echo(_("{day}: {n} moved there").format(day=day.isoformat(), n=per_day[day]))
+    verb = _("would move") if dry_run else _("moved")
+    click.echo(_("{verb} {n} cards").format(verb=verb, n=len(moves)))
+
+
+HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%) · "
+         "s skip · u undo · q quit · ? help")
+
+
+@click.command("session")
+@click.option("--limit", type=click.IntRange(min=0), help="Stop after N cards.")
+@click.pass_obj
+def session_cmd(app: App, limit: int | None) -> None:
+    """Walk through today's queue, grading each self-test as you go.
+
+    Every answer is saved at once, so quitting or Ctrl-C loses nothing. Works with
+    piped input, one answer a line.
+
+    \b
+    Example:
+        review session
+        printf 'g\\nh\\nq\\n' | review session
+    """
+    from srs.errors import SrsError
+    from srs.grading import grade, parse_rating, undo
+    from srs.queue import build_queue
+
+    thresholds = list(app.config["score_thresholds"])
+    skipped: set[int] = set()
+    graded = 0
+    interactive = sys.stdin.isatty()
+    while limit is None or graded < limit:
+        with app.db.reading() as session:
+            queue = build_queue(
+                session, engine=app.engine(session), clock=app.clock, now=app.now(),
+                order=str(app.config["order"]),
+                max_per_day=int(app.config["max_reviews_per_day"]))
+            entries = [e for e in queue.entries if e.card.id not in skipped]
+        if not entries:
+            click.echo(_("Done: {n} graded. Nothing more due today.").format(n=graded)
+                       if not queue.more else
+                       _("Done: {n} graded; today's limit is reached.").format(n=graded))
+            return
+        entry = entries[0]
+        card = entry.card
+        click.echo("")
+        click.echo(f"[{card.id}] {card.topic}")
+        if card.section:
+            click.echo(f"    {card.section}")
+        if card.notes:
+            for line in card.notes.splitlines():
+                click.echo(f"    {line}")
+        click.echo("    " + _overdue(entry.overdue_days) + f" · R {entry.retrievability:.0%}")
+        if entry.last_note:
+            click.echo("    " + _("last time: {note}").format(note=entry.last_note))
+        while True:
+            click.echo(_("grade [a h g e, s, u, q, ?]: "), nl=False)
+            line = sys.stdin.readline()
+            if not line:
+                click.echo("")
+                click.echo(_("Stopped: {n} graded.").format(n=graded))
+                return
+            answer = line.strip().lower()
+            if not interactive:
+                click.echo(answer)
+            if answer in ("q", "quit"):
+                click.echo(_("Stopped: {n} graded.").format(n=graded))
+                return
+            if answer in ("?", "help", ""):
+                click.echo(HELP)
+                continue
+            if answer in ("s", "skip"):
+                skipped.add(card.id)
+                break
+            try:
+                if answer in ("u", "undo"):
+                    result = app.db.write(lambda s: undo(s, engine=app.engine(s),
+                                                         now=app.now()))
+                    skipped.discard(result.card_id)
+                    graded = max(0, graded - 1)
+                    click.echo(_("undid card {id}").format(id=result.card_id))
+                    break
+                rating = parse_rating(answer, thresholds)
+                outcome = app.db.write(lambda s: grade(
+                    s, card.id, rating, engine=app.engine(s), clock=app.clock, now=app.now()))
+            except SrsError as err:
+                click.echo(_("Error: {message}").format(message=err), err=True)
+                continue
+            graded += 1
+            click.echo(_grade_text(app, outcome))
+            break

@@ -1,0 +1,228 @@
+"""Recording self-tests: grade, undo, set a due date by hand, spread a backlog."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from srs.engine import RATING_NAMES, Engine
+from srs.errors import GradeError, NothingToUndo
+from srs.i18n import _
+from srs.models import Card, Review
+from srs.queue import DayClock, active_cards
+from srs.repository import (
+    apply_state,
+    card_state,
+    get_card,
+    replay_card,
+    state_from_json,
+    state_to_json,
+)
+
+RATING_WORDS = {
+    "again": 1, "a": 1, "1": 1,
+    "hard": 2, "h": 2, "2": 2,
+    "good": 3, "g": 3, "3": 3,
+    "easy": 4, "e": 4, "4": 4,
+}
+_FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+
+
+def parse_rating(text: str, thresholds: list[float]) -> int:
+    """A grade from a word, a letter, 1-4, or a score such as `7/10` or `70%`.
+
+    A score below `thresholds[0]` percent is again, below `thresholds[1]` hard, below
+    `thresholds[2]` good, and easy from there up.
+    """
+    word = text.strip().lower()
+    if word in RATING_WORDS:
+        return RATING_WORDS[word]
+    percent: float | None = None
+    if match := _FRACTION.match(word):
+        got, out_of = float(match.group(1)), float(match.group(2))
+        if out_of > 0 and got <= out_of:
+            percent = 100 * got / out_of
+    elif match := _PERCENT.match(word):
+        percent = float(match.group(1))
+    if percent is None or not 0 <= percent <= 100:
+        raise GradeError(_(
+            "unknown rating {text!r} (use again, hard, good, easy, a/h/g/e, 1-4, "
+            "or a score such as 7/10 or 70%)").format(text=text))
+    for rating, threshold in zip((1, 2, 3), thresholds, strict=True):
+        if percent < threshold:
+            return rating
+    return 4
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """What a grade did, as `review grade --json` prints it."""
+
+    card_id: int
+    topic: str
+    rating: int
+    reviewed_at: datetime
+    retrievability_before: float
+    due: datetime
+    interval_days: int
+    stability: float | None
+    difficulty: float | None
+
+
+def _gradable(session: Session, card_id: int) -> Card:
+    card = get_card(session, card_id)
+    if card.merged_into is not None:
+        raise GradeError(_("card {id} was merged into card {into}; grade card {into}").format(
+            id=card.id, into=card.merged_into))
+    return card
+
+
+def _review_count(session: Session, card_id: int) -> int:
+    return len(list(session.scalars(
+        select(Review.id).where(Review.card_id == card_id, Review.kind == "review",
+                                Review.undone_at.is_(None))
+    )))
+
+
+def grade(session: Session, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
+          now: datetime, at: datetime | None = None, note: str | None = None,
+          duration: int | None = None) -> GradeResult:
+    """Record a self-test of a card through the command line and schedule the next one."""
+    card = _gradable(session, card_id)
+    at = at or now
+    if at > now:
+        raise GradeError(_("--at {at} is in the future").format(at=at.isoformat()))
+    if card.last_review is not None and at < card.last_review:
+        raise GradeError(_("--at {at} is before card {id}'s last review at {last}").format(
+            at=at.isoformat(), id=card.id, last=card.last_review.isoformat()))
+    before = card_state(card)
+    retrievability = engine.retrievability(before, at)
+    after = engine.review(card.id, before, rating, at, _review_count(session, card.id) + 1)
+    session.add(Review(
+        card_id=card.id, at=at, kind="review", rating=rating, source="cli",
+        note=note or None, duration=duration, state_before=state_to_json(before),
+        recorded_at=now,
+    ))
+    apply_state(card, after, now)
+    interval = (clock.day_of(after.due) - clock.day_of(at)).days
+    return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,
+                       after.stability, after.difficulty)
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """Which event was taken back, and the card's due date now."""
+
+    card_id: int
+    topic: str
+    kind: str
+    rating: int | None
+    at: datetime
+    due: datetime
+
+
+def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
+    """Take back the newest grade or reschedule made by hand; never history from the log."""
+    review = session.scalars(
+        select(Review).where(Review.state_before.is_not(None), Review.undone_at.is_(None))
+        .order_by(Review.recorded_at.desc(), Review.id.desc())
+    ).first()
+    if review is None:
+        raise NothingToUndo(_("nothing to undo: no grade recorded with 'review grade' is left"))
+    card = get_card(session, review.card_id)
+    later = session.scalars(
+        select(Review.id).where(Review.card_id == card.id, Review.undone_at.is_(None),
+                                Review.id != review.id, Review.recorded_at >= review.recorded_at,
+                                Review.id > review.id)
+    ).first()
+    review.undone_at = now
+    assert review.state_before is not None
+    if later is None:
+        apply_state(card, state_from_json(review.state_before), now)
+    else:
+        # Something was recorded after it (an import, say): the exact state before it
+        # no longer describes the card, so the history is replayed without it.
+        session.flush()
+        replay_card(session, engine, card, now)
+    return UndoResult(card.id, card.topic, review.kind, review.rating, review.at, card.due)
+
+
+def _reschedule(session: Session, card: Card, due: datetime, now: datetime) -> None:
+    before = card_state(card)
+    session.add(Review(
+        card_id=card.id, at=now, kind="reschedule", source="manual", due_set=due,
+        state_before=state_to_json(before), recorded_at=now,
+    ))
+    card.due = due
+    card.updated_at = now
+
+
+def set_due(session: Session, card_id: int, day: date, *, clock: DayClock,
+            now: datetime) -> Card:
+    """Make a card due at the start of study day `day`; its history stays as it is."""
+    card = _gradable(session, card_id)
+    if day < clock.day_of(now):
+        raise GradeError(_("{day} is in the past; a new due date must be today or later").format(
+            day=day.isoformat()))
+    _reschedule(session, card, clock.bounds(day)[0], now)
+    return card
+
+
+@dataclass(frozen=True)
+class Move:
+    """One card moved by `spread`."""
+
+    card_id: int
+    topic: str
+    retrievability: float
+    old_due: datetime
+    new_day: date
+
+
+def spread(session: Session, *, days: int, engine: Engine, clock: DayClock, now: datetime,
+           max_per_day: int) -> list[Move]:
+    """Spread the cards due by today over `days` days, most at risk first, never above the limit.
+
+    Each of the `days` days from today gets an even share of the backlog, and no day
+    more than `max_per_day` counting the cards already due there (and, today, the
+    self-tests already done). If the backlog does not fit into `days` days, the rest
+    continues on the following days at the same cap rather than overfilling a day.
+    """
+    from srs.queue import due_entries, reviews_done
+
+    if days < 1:
+        raise GradeError(_("--days must be at least 1, not {days}").format(days=days))
+    today = clock.day_of(now)
+    backlog = sorted(due_entries(session, engine, clock, today, now),
+                     key=lambda e: (e.retrievability, e.card.due, e.card.id))
+    start, end = clock.bounds(today)
+    load = {today: reviews_done(session, start, end)}
+    later = session.scalars(active_cards().where(Card.due >= end))
+    for card in later:
+        day = clock.day_of(card.due)
+        load[day] = load.get(day, 0) + 1
+    # An even share per day over the N days, never above the daily limit; what does
+    # not fit goes on after them, still capped.
+    share = -(-len(backlog) // days)
+    last = today + timedelta(days=days - 1)
+    moves: list[Move] = []
+    day, placed = today, 0
+    for entry in backlog:
+        while load.get(day, 0) >= max_per_day or (day <= last and placed >= share):
+            day, placed = day + timedelta(days=1), 0
+        load[day] = load.get(day, 0) + 1
+        placed += 1
+        if day != today:
+            moves.append(Move(entry.card.id, entry.card.topic, entry.retrievability,
+                              entry.card.due, day))
+            _reschedule(session, entry.card, clock.bounds(day)[0], now)
+    return moves
+
+
+def rating_name(rating: int | None) -> str:
+    return RATING_NAMES.get(rating or 0, "-")
