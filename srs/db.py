@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,7 +161,7 @@ class Database:
             raise self._unreachable(err) from None
 
     def write(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one write transaction, retried with backoff while another holds the lock."""
+        """Run `work` in one write transaction, retried with backoff while the lock is taken."""
         deadline = time.monotonic() + WRITE_RETRY_SECONDS
         delay = 0.05
         while True:
@@ -232,8 +231,9 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run the migrations up to `revision`, in one transaction, foreign keys off on SQLite."""
-        from alembic import command
         from alembic.config import Config
+
+        from alembic import command
 
         config = Config()
         config.set_main_option("script_location", str(migrations_dir()))
