@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from postgres import PostgresServer
 
 from cli.main import cli
 
@@ -20,6 +21,46 @@ def srs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SRS_DATABASE_URL", raising=False)
     monkeypatch.setenv("TZ", "UTC")
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, srs_home: Path,
+           monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the default SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{srs_home / 'data' / 'srs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    monkeypatch.setenv("SRS_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def query(srs_home: Path) -> Callable[[str], list[tuple[Any, ...]]]:
+    """Run SQL on the database the commands use (SRS_DATABASE_URL or the default file)."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    def run_sql(sql: str) -> list[tuple[Any, ...]]:
+        url = os.environ.get("SRS_DATABASE_URL") or f"sqlite:///{srs_home / 'data' / 'srs.db'}"
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(sql))]
+        finally:
+            engine.dispose()
+
+    return run_sql
 
 
 @pytest.fixture

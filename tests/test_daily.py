@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -39,18 +38,13 @@ NOW = "2026-11-30 10:00:00"
 
 
 @pytest.fixture
-def loaded(run: Callable[..., Result], write_log: Callable[..., Path]) -> Path:
-    """The log above imported with fuzz off, in UTC, at NOW."""
+def loaded(db_url: str, run: Callable[..., Result], write_log: Callable[..., Path]) -> Path:
+    """The log above imported with fuzz off, in UTC, at NOW, on SQLite and PostgreSQL."""
     assert run("config", "set", "fuzz", "off").exit_code == 0
     path = write_log(LOG)
     with freeze_time(NOW):
         assert run("import", str(path)).exit_code == 0
     return path
-
-
-def db_rows(home: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(home / "data" / "srs.db") as conn:
-        return conn.execute(sql).fetchall()
 
 
 def queue_ids(run_json: Callable[..., Any], *args: str) -> list[int]:
@@ -141,7 +135,7 @@ def test_a_review_after_midnight_counts_for_the_day_before(
         assert len(run_json("today")) == 2
 
 
-def test_empty_queue_names_the_next_due_date(run: Callable[..., Result],
+def test_empty_queue_names_the_next_due_date(db_url: str, run: Callable[..., Result],
                                              write_log: Callable[..., Path]) -> None:
     path = write_log("| Topic | Date |\n|---|---|\n| Fresh | 2026-11-29 |\n")
     run("config", "set", "fuzz", "off")
@@ -257,41 +251,39 @@ def test_grading_early_is_allowed(loaded: Path, run_json: Callable[..., Any]) ->
     (("spread", "--days", "0"), ("at least 1",)),
     (("undo",), ("nothing to undo",)),
 ])
-def test_bad_input_one_line_nothing_written(loaded: Path, srs_home: Path,
+def test_bad_input_one_line_nothing_written(loaded: Path, query: Callable[[str], Any],
                                             run: Callable[..., Result],
                                             args: tuple[str, ...],
                                             needles: tuple[str, ...]) -> None:
-    before = db_rows(srs_home, "SELECT * FROM review ORDER BY id") + db_rows(
-        srs_home, "SELECT * FROM card ORDER BY id")
+    before = query("SELECT * FROM review ORDER BY id") + query("SELECT * FROM card ORDER BY id")
     with freeze_time(NOW):
         result = run(*args)
     assert_one_line_error(result, *needles)
-    after = db_rows(srs_home, "SELECT * FROM review ORDER BY id") + db_rows(
-        srs_home, "SELECT * FROM card ORDER BY id")
+    after = query("SELECT * FROM review ORDER BY id") + query("SELECT * FROM card ORDER BY id")
     assert after == before
 
 
 # -- undo ----------------------------------------------------------------------
 
 
-def test_undo_restores_the_card_bit_for_bit(loaded: Path, srs_home: Path,
+def test_undo_restores_the_card_bit_for_bit(loaded: Path, query: Callable[[str], Any],
                                             run: Callable[..., Result]) -> None:
     card_sql = ("SELECT state, step, stability, difficulty, due, last_review FROM card "
                 "WHERE id = 3")
-    before = db_rows(srs_home, card_sql)
+    before = query(card_sql)
     with freeze_time(NOW):
         assert run("grade", "3", "easy").exit_code == 0
-        assert db_rows(srs_home, card_sql) != before
+        assert query(card_sql) != before
         result = run("undo")
     assert result.exit_code == 0
     assert result.stdout == ("undid easy of card 3 (Determinants); due again 2026-10-11\n")
-    assert db_rows(srs_home, card_sql) == before
+    assert query(card_sql) == before
     # the undone review keeps its row, marked
-    assert db_rows(srs_home, "SELECT rating, source, undone_at IS NOT NULL FROM review "
+    assert query("SELECT rating, source, undone_at IS NOT NULL FROM review "
                              "WHERE source = 'cli'") == [(4, "cli", 1)]
 
 
-def test_undo_walks_back_and_never_undoes_the_log(loaded: Path, srs_home: Path,
+def test_undo_walks_back_and_never_undoes_the_log(loaded: Path, query: Callable[[str], Any],
                                                   run: Callable[..., Result],
                                                   run_json: Callable[..., Any]) -> None:
     with freeze_time(NOW):
@@ -344,7 +336,7 @@ def due_days(run_json: Callable[..., Any]) -> Counter[str]:
 
 
 def test_spread_caps_every_day_and_puts_most_at_risk_first(
-        run: Callable[..., Result], run_json: Callable[..., Any],
+        db_url: str, run: Callable[..., Result], run_json: Callable[..., Any],
         write_log: Callable[..., Path]) -> None:
     run("config", "set", "fuzz", "off")
     run("config", "set", "max_reviews_per_day", "4")
@@ -373,7 +365,7 @@ def test_spread_caps_every_day_and_puts_most_at_risk_first(
     assert all(dues[f"2026-12-0{day}"] <= 4 for day in range(1, 6))
 
 
-def test_spread_counts_cards_already_due_on_a_day(run: Callable[..., Result],
+def test_spread_counts_cards_already_due_on_a_day(db_url: str, run: Callable[..., Result],
                                                   run_json: Callable[..., Any],
                                                   write_log: Callable[..., Path]) -> None:
     run("config", "set", "fuzz", "off")
@@ -393,7 +385,7 @@ def test_spread_counts_cards_already_due_on_a_day(run: Callable[..., Result],
 # -- session -------------------------------------------------------------------
 
 
-def test_piped_session_records_each_answer(loaded: Path, srs_home: Path,
+def test_piped_session_records_each_answer(loaded: Path, query: Callable[[str], Any],
                                            run: Callable[..., Result]) -> None:
     run("config", "set", "order", "due")  # cards 2, 3, 1, 4, 5
     with freeze_time(NOW):
@@ -404,18 +396,18 @@ def test_piped_session_records_each_answer(loaded: Path, srs_home: Path,
     assert "undid card 1" in result.stdout
     assert "card 1 easy" in result.stdout
     assert "Stopped: 2 graded." in result.stdout
-    rows = db_rows(srs_home, "SELECT card_id, rating, undone_at IS NOT NULL FROM review "
+    rows = query("SELECT card_id, rating, undone_at IS NOT NULL FROM review "
                              "WHERE source = 'cli' ORDER BY id")
     assert rows == [(2, 3, 0), (1, 2, 1), (1, 4, 0)]
 
 
-def test_session_ends_at_end_of_input_and_keeps_answers(loaded: Path, srs_home: Path,
+def test_session_ends_at_end_of_input_and_keeps_answers(loaded: Path, query: Callable[[str], Any],
                                                         run: Callable[..., Result]) -> None:
     with freeze_time(NOW):
         result = run("session", input="a\nbogus\n")
     assert result.exit_code == 0
     assert "Error: unknown rating 'bogus'" in result.stderr
-    assert db_rows(srs_home, "SELECT count(*) FROM review WHERE source = 'cli'") == [(1,)]
+    assert query("SELECT count(*) FROM review WHERE source = 'cli'") == [(1,)]
 
 
 def test_session_walks_the_queue_to_the_end(loaded: Path, run: Callable[..., Result]) -> None:
