@@ -24,8 +24,8 @@ T = TypeVar("T")
 
 # The newest migration. Checked on open with one query instead of loading Alembic;
 # a test keeps it equal to the head of alembic/versions.
-SCHEMA_HEAD = "0001"
-KNOWN_REVISIONS = ("0001",)
+SCHEMA_HEAD = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
 
 # How long a write waits for another process before giving up with a clear error.
 BUSY_TIMEOUT_MS = 10_000
@@ -133,7 +133,13 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _install_sqlite_listeners(self.engine)
-        self._writer = self.engine.execution_options(srs_write=True)
+        if self.engine.dialect.name == "postgresql":
+            # Concurrent writers on a server: SERIALIZABLE turns every lost update into a
+            # serialization failure, which write() retries.
+            self._writer = self.engine.execution_options(
+                srs_write=True, isolation_level="SERIALIZABLE")
+        else:
+            self._writer = self.engine.execution_options(srs_write=True)
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
 
