@@ -127,7 +127,9 @@ def scheduler_settings(session: Session, config: Any) -> SchedulerSettings:
     if parameters is not None:
         from dataclasses import replace
 
-        settings = replace(settings, parameters=parameters)
+        from srs.engine import validate_parameters
+
+        settings = replace(settings, parameters=validate_parameters(parameters))
     return settings
 
 

@@ -135,6 +135,28 @@ def test_a_review_after_midnight_counts_for_the_day_before(
         assert len(run_json("today")) == 2
 
 
+@pytest.mark.parametrize(("zone", "before", "after"), [
+    # the night Berlin's clocks go back (25 Oct 2026): 03:59 CET is 02:59 UTC
+    ("Europe/Berlin", "2026-10-25 02:59:59", "2026-10-25 03:00:01"),
+    # the night New York's clocks go forward (8 Mar 2026): 03:59 EDT is 07:59 UTC
+    ("America/New_York", "2026-03-08 07:59:59", "2026-03-08 08:00:01"),
+])
+def test_limit_resets_at_day_start_across_dst(db_url: str, run: Callable[..., Result],
+                                              run_json: Callable[..., Any],
+                                              write_log: Callable[..., Path],
+                                              zone: str, before: str, after: str) -> None:
+    rows = "\n".join(f"| T{i} | 2025-06-0{i + 1} |" for i in range(4))
+    path = write_log(f"| Topic | Date |\n|---|---|\n{rows}\n")
+    run("config", "set", "timezone", zone)
+    run("config", "set", "max_reviews_per_day", "2")
+    with freeze_time(before):
+        run("import", str(path))
+        assert run("grade", "1", "good").exit_code == 0
+        assert len(run_json("today")) == 1
+    with freeze_time(after):
+        assert len(run_json("today")) == 2
+
+
 def test_empty_queue_names_the_next_due_date(db_url: str, run: Callable[..., Result],
                                              write_log: Callable[..., Path]) -> None:
     path = write_log("| Topic | Date |\n|---|---|\n| Fresh | 2026-11-29 |\n")
