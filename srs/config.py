@@ -15,6 +15,8 @@ from srs.errors import ConfigError
 from srs.i18n import _
 
 Value = Any
+Parser = Callable[[str], Value]
+Checker = Callable[[Value], Value]
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,8 @@ class Key:
 
     name: str
     default: Callable[[], Value]
-    parse: Callable[[str], Value]
-    check: Callable[[Value], Value]
+    parse: Parser
+    check: Checker
     help: str
 
 
@@ -36,7 +38,7 @@ def _bad(key: str, value: object, expected: str) -> ConfigError:
     )
 
 
-def _float_range(key: str, low: float, high: float) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+def _float_range(key: str, low: float, high: float) -> tuple[Parser, Checker]:
     def parse(text: str) -> Value:
         try:
             return float(text)
@@ -44,14 +46,15 @@ def _float_range(key: str, low: float, high: float) -> tuple[Callable[[str], Val
             raise _bad(key, text, f"a number from {low} to {high}") from None
 
     def check(value: Value) -> Value:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not low <= value <= high):
             raise _bad(key, value, f"a number from {low} to {high}")
         return float(value)
 
     return parse, check
 
 
-def _int_range(key: str, low: int, high: int) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+def _int_range(key: str, low: int, high: int) -> tuple[Parser, Checker]:
     def parse(text: str) -> Value:
         try:
             return int(text)
@@ -71,7 +74,7 @@ def _timezone_check(value: Value) -> Value:
 
     try:
         zone(str(value))
-    except ValueError:
+    except (ValueError, OSError):  # a folder of zones such as "Asia" fails to open
         raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai") from None
     if not isinstance(value, str):
         raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai")
@@ -88,7 +91,7 @@ _BOOL_WORDS = {"on": True, "true": True, "yes": True, "1": True,
                "off": False, "false": False, "no": False, "0": False}
 
 
-def _bool(key: str) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+def _bool(key: str) -> tuple[Parser, Checker]:
     def parse(text: str) -> Value:
         try:
             return _BOOL_WORDS[text.strip().lower()]
@@ -119,7 +122,7 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _steps(key: str) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+def _steps(key: str) -> tuple[Parser, Checker]:
     expected = "durations such as 10m,1h,1d separated by commas, or none"
 
     def parse(text: str) -> Value:
@@ -138,7 +141,7 @@ def _steps(key: str) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
     return parse, check
 
 
-def _choice(key: str, choices: tuple[str, ...]) -> tuple[Callable[[str], Value], Callable[[Value], Value]]:
+def _choice(key: str, choices: tuple[str, ...]) -> tuple[Parser, Checker]:
     def check(value: Value) -> Value:
         if value not in choices:
             raise _bad(key, value, " or ".join(choices))
@@ -348,7 +351,8 @@ def _write(path: Path, values: dict[str, Value]) -> None:
         table[leaf] = values[name]
     make_private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
+    # Private: a value may hold a secret (an apprise URL with a token).
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
         tomli_w.dump(nested, out)
         out.flush()
         os.fsync(out.fileno())

@@ -69,7 +69,7 @@ def run(srs_home: Path) -> Callable[..., Result]:
     runner = CliRunner()
     config = srs_home / "config" / "config.toml"
     if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
+        config.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         config.write_text('timezone = "UTC"\n', encoding="utf-8")
 
     def invoke(*args: str, input: str | None = None) -> Result:
