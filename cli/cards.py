@@ -34,6 +34,7 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
         review cards --search 注意力
         review cards --section Week03 --json
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from srs.cards import cards_to_dicts, list_cards
@@ -55,7 +56,9 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
             (_("suspended"), card["suspended"]),
             (_("not in log"), not card["in_log"] and card["source"]),
         ) if on)
-        table.add_row(str(card["id"]), short(card["topic"]), short(card["section"], 24),
+        # Topics are the user's text: "[x]" or "a[/]" must print as written, not as markup.
+        table.add_row(str(card["id"]), escape(short(card["topic"])),
+                      escape(short(card["section"], 24)),
                       card["learned_on"], _day(card["due"]), f"{card['retrievability']:.0%}",
                       str(card["reviews"]), flags)
     console().print(table)
@@ -72,6 +75,7 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     Example:
         review show 12
     """
+    from rich.markup import escape
     from rich.table import Table
 
     from srs.cards import show_card
@@ -82,7 +86,7 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         print_json(data)
         return
     out = console()
-    out.print(f"[bold]{data['id']}. {data['topic']}[/bold]", markup=True)
+    out.print(f"[bold]{data['id']}. {escape(data['topic'])}[/bold]", markup=True)
     for label, value in (
         (_("section"), data["section"]), (_("source"), data["source"] or "-"),
         (_("notes"), data["notes"] or "-"), (_("learned"), data["learned_on"]),
@@ -99,7 +103,7 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     for entry in data["history"]:
         rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
         table.add_row(entry["at"][:16].replace("T", " "), rating, entry["source"],
-                      entry["note"] or "")
+                      escape(entry["note"] or ""))
     out.print(table)
 
 
@@ -118,7 +122,7 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
     """
     from srs.cards import add_card, cards_to_dicts
 
-    learned_on = parse_date(learned, "--learned") if learned else None
+    learned_on = parse_date(learned, "--learned") if learned is not None else None
 
     def work(session: Any) -> dict[str, Any]:
         engine = app.engine(session)

@@ -26,6 +26,7 @@ def config_group() -> None:
 @click.pass_obj
 def show(app: App, as_json: bool) -> None:
     """Show every setting, its value, and whether it is the default."""
+    from rich.markup import escape
     from rich.table import Table
 
     from cli.output import console
@@ -39,7 +40,8 @@ def show(app: App, as_json: bool) -> None:
     for name in ("key", "value", "", "meaning"):
         table.add_column(_(name), overflow="fold")
     for name, value in items:
-        table.add_row(name, show_value(value), "" if app.config.is_set(name) else _("(default)"),
+        table.add_row(name, escape(show_value(value)),
+                      "" if app.config.is_set(name) else _("(default)"),
                       _(KEYS[name].help))
     console().print(table)
     click.echo(_("file: {path}").format(path=app.paths.config_file))

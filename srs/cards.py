@@ -41,7 +41,7 @@ def review_counts(session: Session, card_ids: list[int]) -> dict[int, int]:
             select(Review.card_id, func.count())
             .where(Review.card_id.in_(chunk), Review.undone_at.is_(None), Review.kind == "review")
             .group_by(Review.card_id)
-        ).tuples()
+        )
         counts.update({card_id: n for card_id, n in rows})
     return counts
 
@@ -65,11 +65,13 @@ def list_cards(session: Session, *, search: str | None = None,
     """Every card not merged into another, in log order, optionally filtered."""
     query = select(Card).where(Card.merged_into.is_(None))
     if search:
-        pattern = f"%{search}%"
-        query = query.where(or_(Card.topic.ilike(pattern), Card.notes.ilike(pattern)))
+        query = query.where(or_(Card.topic.icontains(search, autoescape=True),
+                                Card.notes.icontains(search, autoescape=True)))
     if section:
-        query = query.where(Card.section.ilike(f"%{section}%"))
-    return list(session.scalars(query.order_by(Card.source_id, Card.source_line, Card.id)))
+        query = query.where(Card.section.icontains(section, autoescape=True))
+    # Cards added by hand belong to no log: they come after the logs' cards.
+    return list(session.scalars(query.order_by(
+        Card.source_id.is_(None), Card.source_id, Card.source_line, Card.id)))
 
 
 def show_card(session: Session, card_id: int, view: View) -> dict[str, Any]:
@@ -92,16 +94,18 @@ def add_card(session: Session, topic: str, *, notes: str, learned: date | None,
     topic = topic.strip()
     if not topic:
         raise SrsError(_("the topic is empty"))
-    at = local_noon(learned, tz) if learned is not None else now
-    if at > now:
+    today = now.astimezone(tz).date()
+    if learned is not None and learned > today:
         raise SrsError(_("learned date {day} is in the future").format(day=learned))
+    # Learned today but before noon: the study cannot have happened after now.
+    at = min(local_noon(learned, tz), now) if learned is not None else now
     card = Card(
-        topic=topic, notes=notes, section="", learned_on=learned or now.astimezone(tz).date(),
+        topic=topic, notes=notes, section="", learned_on=learned or today,
         state=1, step=0, due=at, suspended=False, in_log=False, created_at=now, updated_at=now,
     )
     session.add(card)
     session.flush()
-    session.add(Review(card_id=card.id, at=at, kind="review", rating=3, source="manual",
+    session.add(Review(card_id=card.id, at=at, kind="review", rating=3, source="cli",
                        recorded_at=now))
     session.flush()
     replay_card(session, engine, card, now)

@@ -211,7 +211,8 @@ class _FileImport:
         assert row.learned_on is not None
         created = changed = False
         if lr is None:
-            target = self.resolver.resolve(row.review_target, row.learned_on) if row.is_review else None
+            target = (self.resolver.resolve(row.review_target, row.learned_on)
+                      if row.is_review else None)
             if target is not None:
                 own, kind = self._final(target), "review"
             else:
@@ -271,8 +272,12 @@ class _FileImport:
                 ))
                 self.report.reviews_added += 1
                 changed = True
-            elif review.rating != rating or review.undone_at is not None or review.at != at:
+            elif (review.rating != rating or review.undone_at is not None or review.at != at
+                  or review.card_id != final.id):
+                # An entry undone before a merge comes back on the card it was merged into.
                 review.rating, review.undone_at, review.at = rating, None, at
+                review.card_id = final.id
+                review.merged_from = own.id if own.id != final.id else None
                 changed = True
         for entry, review in existing.items():
             if entry not in expected and review.undone_at is None:
@@ -316,9 +321,13 @@ def read_logs(paths: list[str]) -> list[tuple[Path, ParseResult, str]]:
     from srs.logparse import read_log
 
     files = []
+    seen: set[Path] = set()
     for name in paths:
         parsed = read_log(name)
         path = Path(name).resolve()
+        if path in seen:  # the same log named twice (overlapping globs) is imported once
+            continue
+        seen.add(path)
         files.append((path, parsed, content_hash_bytes(path.read_bytes())))
     return files
 
