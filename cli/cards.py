@@ -138,10 +138,17 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
             id=data["id"], topic=data["topic"], due=_day(data["due"])))
 
 
-def _suspend(app: App, card_id: int, suspended: bool) -> None:
-    from srs.cards import set_suspended
+def _suspend(app: App, card_id: int, suspended: bool, as_json: bool) -> None:
+    from srs.cards import cards_to_dicts, set_suspended
 
-    card = app.db.write(lambda s: set_suspended(s, card_id, suspended, app.now()))
+    def work(session: Any) -> Any:
+        card = set_suspended(session, card_id, suspended, app.now())
+        return card, cards_to_dicts(session, [card], _view(app, session))[0]
+
+    card, data = app.db.write(work)
+    if as_json:
+        print_json(data)
+        return
     message = _("suspended card {id}: {topic}") if suspended else _(
         "card {id} is back in the queue: {topic}")
     click.echo(message.format(id=card.id, topic=card.topic))
@@ -149,28 +156,30 @@ def _suspend(app: App, card_id: int, suspended: bool) -> None:
 
 @click.command("suspend")
 @click.argument("card_id", type=int, metavar="ID")
+@json_option
 @click.pass_obj
-def suspend_cmd(app: App, card_id: int) -> None:
+def suspend_cmd(app: App, card_id: int, as_json: bool) -> None:
     """Take a card out of the queue; its history stays.
 
     \b
     Example:
         review suspend 12
     """
-    _suspend(app, card_id, True)
+    _suspend(app, card_id, True, as_json)
 
 
 @click.command("unsuspend")
 @click.argument("card_id", type=int, metavar="ID")
+@json_option
 @click.pass_obj
-def unsuspend_cmd(app: App, card_id: int) -> None:
+def unsuspend_cmd(app: App, card_id: int, as_json: bool) -> None:
     """Put a suspended card back in the queue.
 
     \b
     Example:
         review unsuspend 12
     """
-    _suspend(app, card_id, False)
+    _suspend(app, card_id, False, as_json)
 
 
 @click.command("merge")

@@ -49,12 +49,17 @@ def show(app: App, as_json: bool) -> None:
 
 @config_group.command("get")
 @click.argument("key")
+@json_option
 @click.pass_obj
-def get(app: App, key: str) -> None:
+def get(app: App, key: str, as_json: bool) -> None:
     """Print one setting's value."""
     from srs.config import show_value
 
-    click.echo(show_value(app.config[key]))
+    value = app.config[key]
+    if as_json:
+        print_json(value)
+    else:
+        click.echo(show_value(value))
 
 
 @config_group.command("set")

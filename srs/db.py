@@ -163,7 +163,7 @@ class Database:
         try:
             with self._read_sessions() as session:
                 yield session
-        except exc.OperationalError as err:
+        except exc.DatabaseError as err:
             raise self._unreachable(err) from None
 
     def write(self, work: Callable[[Session], T]) -> T:
@@ -200,7 +200,7 @@ class Database:
                     if "alembic_version" not in str(err):
                         raise
                     return None
-        except exc.OperationalError as err:
+        except exc.DatabaseError as err:
             raise self._unreachable(err) from None
 
     def ensure_schema(self) -> None:
@@ -263,7 +263,7 @@ class Database:
                             )
                 if self.is_sqlite:
                     _raw_pragma(conn, "foreign_keys = ON")
-        except exc.OperationalError as err:
+        except exc.DatabaseError as err:
             raise self._unreachable(err) from None
 
 

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from srs.clock import day_bounds, study_day
@@ -61,16 +61,21 @@ class Queue:
         return self.due_total - len(self.entries)
 
 
-def active_cards():  # type: ignore[no-untyped-def]
+def active_cards() -> Select[Card]:
     """Cards that can be due: not suspended, not merged away."""
     return select(Card).where(Card.suspended.is_(False), Card.merged_into.is_(None))
 
 
 def reviews_done(session: Session, start: datetime, end: datetime) -> int:
-    """Self-tests recorded through the command line with a time inside [start, end)."""
+    """Self-tests graded through the command line with a time inside [start, end).
+
+    Only grades count (they keep the state before them for undo); the first review a
+    card gets from `review add` is not a self-test done today.
+    """
     return int(session.scalar(
         select(func.count()).select_from(Review).where(
             Review.kind == "review", Review.source == "cli", Review.undone_at.is_(None),
+            Review.state_before.is_not(None),
             Review.at >= start, Review.at < end,
         )
     ) or 0)

@@ -130,8 +130,6 @@ def test_an_unreachable_server_hides_the_password(run: Run) -> None:
     assert "secret" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="srs/db.py catches only OperationalError; SQLite's "
-                   "'file is not a database' is a DatabaseError and escapes as a traceback")
 def test_a_database_url_to_a_file_that_is_no_database(
         run: Run, write_log: WriteLog) -> None:
     text = "# notes\n\n" + "this is a markdown file, not an SQLite database\n" * 20
