@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
+from fsrs import scheduler as fsrs_scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from srs.errors import ConfigError
@@ -97,6 +98,7 @@ class Engine:
             maximum_interval=settings.maximum_interval,
             enable_fuzzing=settings.fuzz,
         )
+        self._rng = random.Random()
 
     def new_state(self, at: datetime) -> CardState:
         """A card that has not been reviewed yet."""
@@ -107,15 +109,20 @@ class Engine:
     ) -> CardState:
         """The state after the `number`-th review of card `card_id` with `rating` at `at`.
 
-        py-fsrs draws its fuzz from the global `random`; seeding it from the card and
-        the review number makes the same history give the same due date every time.
+        py-fsrs draws its fuzz from the global `random`; a generator seeded from the card
+        and the review number makes the same history give the same due date every time.
         """
-        saved = random.getstate()
-        random.seed(f"srs:{card_id}:{number}")
+        card = state.to_fsrs(card_id)
+        if not self.settings.fuzz:
+            return CardState.from_fsrs(self.scheduler.review_card(card, Rating(rating), at)[0])
+        self._rng.seed(card_id * 1_000_003 + number)
+        # py-fsrs calls `random()` imported into its scheduler module; point that name
+        # at a generator seeded for this card and review, then put it back.
+        fsrs_scheduler.random = self._rng.random  # type: ignore[attr-defined]
         try:
-            card, _log = self.scheduler.review_card(state.to_fsrs(card_id), Rating(rating), at)
+            card, _log = self.scheduler.review_card(card, Rating(rating), at)
         finally:
-            random.setstate(saved)
+            fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
         return CardState.from_fsrs(card)
 
     def replay(self, card_id: int, events: Iterable[Event]) -> CardState:

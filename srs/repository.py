@@ -67,6 +67,21 @@ def get_card(session: Session, card_id: int, *, follow_merge: bool = False) -> C
     return card
 
 
+def event_rows(session: Session, card_ids: Sequence[int]) -> dict[int, list[Event]]:
+    """The history that counts of each card as plain events, oldest first (no ORM objects)."""
+    result: dict[int, list[Event]] = {card_id: [] for card_id in card_ids}
+    for start in range(0, len(card_ids), 500):
+        chunk = card_ids[start:start + 500]
+        rows = session.execute(
+            select(Review.card_id, Review.at, Review.kind, Review.rating, Review.due_set)
+            .where(Review.card_id.in_(chunk), Review.undone_at.is_(None))
+            .order_by(Review.card_id, Review.at, Review.id)
+        )
+        for card_id, at, kind, rating, due_set in rows:
+            result[card_id].append(Event(at, rating if kind == "review" else None, due_set))
+    return result
+
+
 def active_events(session: Session, card_ids: Sequence[int]) -> dict[int, list[Review]]:
     """The events that count (not undone) of each card, oldest first."""
     result: dict[int, list[Review]] = {card_id: [] for card_id in card_ids}
