@@ -5,11 +5,24 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from srs.clock import day_bounds, study_day
+from srs.clock import UTC, day_bounds, study_day
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
@@ -133,6 +146,49 @@ def due_entries(session: Session, engine: Engine, clock: DayClock, day: date,
     return entries
 
 
+def _due_filter(end: datetime) -> ColumnElement[bool]:
+    return and_(Card.suspended.is_(False), Card.merged_into.is_(None), Card.due < end)
+
+
+def _risk_key(session: Session, at: datetime) -> ColumnElement[float]:
+    """Whole days since the last review over stability: the higher, the lower the retrievability.
+
+    FSRS's retrievability falls as elapsed days / stability grows, so sorting by this in
+    SQL picks the most-at-risk cards without loading every due card.
+    """
+    elapsed: ColumnElement[Any]
+    if session.get_bind().dialect.name == "sqlite":
+        stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        elapsed = cast(func.julianday(literal(stamp)) - func.julianday(Card.last_review), Integer)
+    else:
+        elapsed = func.floor(func.extract("epoch", literal(at) - Card.last_review) / 86400)
+    return case(
+        (or_(Card.stability.is_(None), Card.last_review.is_(None)), literal(1e300)),
+        else_=cast(elapsed, Float) / Card.stability,
+    )
+
+
+def _top_ids(session: Session, order: str, day: date, at: datetime, end: datetime,
+             count: int | None) -> list[int]:
+    """The ids of the first `count` due cards in `order` (all when count is None)."""
+    query = select(Card.id).where(_due_filter(end))
+    if order == "random":
+        ids = sorted(session.scalars(query), key=lambda card_id: _random_key(day, card_id))
+        return ids if count is None else ids[:count]
+    if order == "retrievability":
+        query = query.order_by(_risk_key(session, at).desc(), Card.due, Card.id)
+    elif order == "due":
+        query = query.order_by(Card.due, Card.id)
+    elif order == "log":
+        query = query.order_by(Card.source_id.is_(None), Card.source_id, Card.source_line,
+                               Card.id)
+    else:
+        order_entries([], order, day)  # raises the unknown-order error
+    if count is not None:
+        query = query.limit(count)
+    return list(session.scalars(query))
+
+
 def build_queue(session: Session, *, engine: Engine, clock: DayClock, now: datetime,
                 day: date | None = None, order: str = "retrievability",
                 max_per_day: int = 10, limit: int | None = None,
@@ -140,13 +196,15 @@ def build_queue(session: Session, *, engine: Engine, clock: DayClock, now: datet
     """The queue of study day `day` (default: today) as seen at `now`.
 
     Without `limit` or `show_all`, it holds `max_per_day` minus the self-tests already
-    recorded that study day.
+    recorded that study day. Only the cards shown are loaded, so a backlog of 100,000
+    costs a count and one indexed, ordered query.
     """
     today = clock.day_of(now)
     day = day or today
     start, end = clock.bounds(day)
     at = now if day <= today else start
-    entries = order_entries(due_entries(session, engine, clock, day, at), order, day)
+    total = int(session.scalar(select(func.count()).select_from(Card).where(_due_filter(end)))
+                or 0)
     done = reviews_done(session, start, end)
     if show_all:
         cap = None
@@ -154,16 +212,27 @@ def build_queue(session: Session, *, engine: Engine, clock: DayClock, now: datet
         cap = limit
     else:
         cap = max(0, max_per_day - done)
-    shown = entries if cap is None else entries[:cap]
+    ids = _top_ids(session, order, day, at, end, cap) if total and cap != 0 else []
+    cards = {c.id: c for start_at in range(0, len(ids), 500) for c in session.scalars(
+        select(Card).where(Card.id.in_(ids[start_at:start_at + 500])))}
+    latest = last_reviews(session, ids)
+    entries = []
+    for card_id in ids:
+        card, last = cards[card_id], latest.get(card_id)
+        entries.append(QueueEntry(
+            card=card,
+            retrievability=engine.retrievability(card_state(card), at),
+            overdue_days=max(0, (day - clock.day_of(card.due)).days),
+            last_rating=last.rating if last else None,
+            last_note=last.note if last else None,
+        ))
+    if order == "retrievability":
+        entries = order_entries(entries, order, day)  # exact, on the few shown
     next_due = None
-    if not entries:
+    if not total:
         next_due = session.scalar(
             select(func.min(Card.due)).where(
                 Card.suspended.is_(False), Card.merged_into.is_(None), Card.due >= end)
         )
-        if next_due is not None and next_due.tzinfo is None:
-            from srs.clock import UTC
-
-            next_due = next_due.replace(tzinfo=UTC)
-    return Queue(day=day, entries=shown, due_total=len(entries), done_today=done,
+    return Queue(day=day, entries=entries, due_total=total, done_today=done,
                  limit=cap, next_due=next_due)
