@@ -173,6 +173,9 @@ class Database:
         while True:
             try:
                 with self._write_sessions() as session, session.begin():
+                    # Take the write lock before `work` runs, so a time it reads from the
+                    # clock is not older than what a writer that went first recorded.
+                    session.connection()
                     return work(session)
             except exc.OperationalError as err:
                 if not _is_busy(err):
