@@ -64,7 +64,7 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
         review today --all --order due
         review today --date 2026-12-24 --json
     """
-    from srs.cards import cards_to_dicts, View
+    from srs.cards import View, cards_to_dicts
     from srs.queue import build_queue
 
     day = parse_date(day_text, "--date") if day_text else None
@@ -158,14 +158,49 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
         review grade 12 h --at "2026-11-29 20:30"
     """
     from srs.grading import grade, parse_rating
+    from srs.writeback import NotInLog, WriteBack, commit, link_review, prepare
 
     rating = parse_rating(rating_text, list(app.config["score_thresholds"]))
     at = parse_moment(at_text, app, "--at") if at_text else None
-    result = app.db.write(lambda s: grade(
-        s, card_id, rating, engine=app.engine(s), clock=app.clock, now=app.now(), at=at,
-        note=note, duration=duration))
+    # --write-back asks for it; without the flag the write_back setting decides, and a
+    # card from no log is then simply not written back.
+    wanted = bool(app.config["write_back"]) if write_back is None else write_back
+    skipped: list[str] = []
+
+    def work(s: Any) -> tuple[Any, WriteBack | None]:
+        skipped.clear()
+        engine = app.engine(s)  # its first query takes the write lock...
+        now = app.now()  # ...so the time is read after any writer that went first
+        result = grade(s, card_id, rating, engine=engine, clock=app.clock, now=now,
+                       at=at, note=note, duration=duration)
+        if not wanted:
+            return result, None
+        try:
+            planned = prepare(s, card_id, day=app.clock.day_of(result.reviewed_at),
+                              rating=rating)
+        except NotInLog as err:
+            if write_back:
+                raise
+            skipped.append(str(err))
+            return result, None
+        link_review(s, planned, card_id)
+        if planned.written:
+            # Written inside the transaction: if the file cannot be written, the grade
+            # is rolled back too, so the log and the database never disagree.
+            commit(planned, backup_dir=app.paths.state_dir / "log-backups", now=now)
+        return result, planned
+
+    result, planned = app.db.write(work)
+    back: dict[str, Any] | None = None
+    if planned is not None:
+        back = {"file": str(planned.path), "line": planned.edit.line,
+                "entry": planned.edit.entry, "written": planned.written,
+                "reason": planned.edit.reason or None}
+    elif skipped:
+        back = {"file": None, "line": None, "entry": None, "written": False,
+                "reason": skipped[-1]}
     if as_json:
-        print_json({
+        data = {
             "id": result.card_id,
             "rating": _rating(result.rating),
             "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
@@ -174,9 +209,16 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
             "interval_days": result.interval_days,
             "stability": result.stability,
             "difficulty": result.difficulty,
-        })
-    else:
-        click.echo(_grade_text(app, result))
+        }
+        if back is not None:
+            data["write_back"] = back
+        print_json(data)
+        return
+    click.echo(_grade_text(app, result))
+    if back is not None and back["written"]:
+        click.echo(_("wrote {entry} to {file}:{line}").format(**back))
+    elif back is not None:
+        click.echo(_("not written back: {reason}").format(reason=back["reason"]))
 
 
 @click.command("undo")
@@ -202,6 +244,9 @@ def undo_cmd(app: App, as_json: bool) -> None:
     what = _rating(result.rating) if result.kind == "review" else _("new due date")
     click.echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
         what=what, id=result.card_id, topic=result.topic, day=_local_day(result.due, app)))
+    if result.left_in_log:
+        click.echo(_("the self-test is still written in {place}; imports will not count it "
+                     "again, and you may delete it there").format(place=result.left_in_log))
 
 
 def _target_day(text: str, app: App) -> date:
@@ -353,8 +398,8 @@ def session_cmd(app: App, limit: int | None) -> None:
                     click.echo(_("undid card {id}").format(id=result.card_id))
                     break
                 rating = parse_rating(answer, thresholds)
-                outcome = app.db.write(lambda s: grade(
-                    s, card.id, rating, engine=app.engine(s), clock=app.clock, now=app.now()))
+                outcome = app.db.write(lambda s, card_id=card.id, rating=rating: grade(
+                    s, card_id, rating, engine=app.engine(s), clock=app.clock, now=app.now()))
             except SrsError as err:
                 click.echo(_("Error: {message}").format(message=err), err=True)
                 continue

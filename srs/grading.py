@@ -126,6 +126,7 @@ class UndoResult:
     rating: int | None
     at: datetime
     due: datetime
+    left_in_log: str | None = None
 
 
 def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
@@ -151,7 +152,16 @@ def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
         # no longer describes the card, so the history is replayed without it.
         session.flush()
         replay_card(session, engine, card, now)
-    return UndoResult(card.id, card.topic, review.kind, review.rating, review.at, card.due)
+    left_in_log = None
+    if review.log_row_id is not None:
+        from srs.models import LogRow, LogSource
+
+        row = session.get(LogRow, review.log_row_id)
+        source = session.get(LogSource, row.source_id) if row else None
+        if row is not None and source is not None:
+            left_in_log = f"{source.path}:{row.line}"
+    return UndoResult(card.id, card.topic, review.kind, review.rating, review.at, card.due,
+                      left_in_log)
 
 
 def _reschedule(session: Session, card: Card, due: datetime, now: datetime) -> None:

@@ -185,6 +185,7 @@ class _Existing:
     at: datetime
     rating: int | None
     undone: bool
+    source: str
 
 
 @dataclass
@@ -233,15 +234,15 @@ class _FileImport:
         }
         existing: dict[int, dict[str, _Existing]] = {}
         if mapping:
-            for rid, row_id, entry, card_id, at, rating, undone in session.execute(
+            for rid, row_id, entry, card_id, at, rating, undone, origin in session.execute(
                 select(Review.id, Review.log_row_id, Review.log_entry, Review.card_id,
-                       Review.at, Review.rating, Review.undone_at.is_not(None))
+                       Review.at, Review.rating, Review.undone_at.is_not(None), Review.source)
                 .join(LogRow, LogRow.id == Review.log_row_id)
                 .where(LogRow.source_id == source.id)
             ):
                 assert row_id is not None and entry is not None
                 existing.setdefault(row_id, {})[entry] = _Existing(rid, card_id, at, rating,
-                                                                   bool(undone))
+                                                                   bool(undone), origin)
         own_cards = {
             cid: (topic, notes, section, line, in_log)
             for cid, topic, notes, section, line, in_log in session.execute(
@@ -329,6 +330,10 @@ class _FileImport:
                                          self.tz)
             for entry, (at, rating) in expected.items():
                 old = have.get(entry)
+                if old is not None and old.source != "log":
+                    # A self-test graded here and written back into the log: the grade
+                    # recorded at the time stands (and stays undone if it was undone).
+                    continue
                 if old is None:
                     new_reviews.append(dict(
                         card_id=final, at=at, kind="review", rating=rating, source="log",
@@ -345,7 +350,7 @@ class _FileImport:
                 plan.history_changed = True
                 self.dirty.add(final)
             for entry, old in have.items():
-                if entry not in expected and not old.undone:
+                if entry not in expected and not old.undone and old.source == "log":
                     # The entry left the log: keep the row as a trace, stop counting it.
                     self.session.execute(update(Review).where(Review.id == old.id).values(
                         undone_at=self.now))

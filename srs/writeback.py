@@ -1,0 +1,329 @@
+"""Writing a self-test back into the row of the log it came from, and nothing else.
+
+The row is found again the way the importer names it (`srs.importer.row_keys`: topic and
+learned date), so it may have moved; its self-test cell gets `✅ 2026-11-30` for a pass or
+`❌ 2026-11-30` for again (`✅ 2026-11-30 hard` and `... easy` keep those grades, in the
+form the parser reads). Every other byte of the file stays as it was. The new text is
+parsed again before it is written, and refused unless it reads back as the same log with
+exactly that one self-test more. The write is atomic and keeps the previous version.
+
+The command-line review is marked as that log entry, so importing the file afterwards
+finds the self-test already there instead of adding it a second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from srs.errors import SrsError
+from srs.i18n import _
+from srs.importer import row_keys
+
+# The parser's own reading of tables (private helpers), so the cell written is the cell
+# it reads; logparse could export them as a small public API.
+from srs.logparse import (
+    _PIPE,
+    SelfTest,
+    _ends_table,
+    _find_roles,
+    _is_delimiter,
+    _split_cells,
+    parse_log,
+)
+from srs.logparse import LogRow as ParsedRow
+from srs.models import Card, LogRow, LogSource, Review
+from srs.repository import get_card
+
+KEEP_BACKUPS = 20
+_SEPARATORS = ("<br>", "，", "；", "、", ";", ",")
+
+
+class WriteBackError(SrsError):
+    """A self-test that cannot be written back into its log."""
+
+
+class NotInLog(WriteBackError):
+    """A card that came from no log row, so there is nowhere to write."""
+
+
+def entry_text(day: date, rating: int) -> str:
+    """The self-test as the log records it: ✅ DATE for a pass, ❌ DATE for again."""
+    if rating == 1:
+        return f"❌ {day.isoformat()}"
+    word = {2: " hard", 4: " easy"}.get(rating, "")
+    return f"✅ {day.isoformat()}{word}"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The log's text before and after one self-test is added to one row."""
+
+    line: int
+    entry: str
+    new: bytes | None  # None: nothing to write, `reason` says why
+    reason: str = ""
+    recorded: bool = True  # the row holds (or will hold) a self-test on that day
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """A write-back ready to be made: the file as read, the edit, and the row it is for."""
+
+    path: Path
+    old: bytes
+    edit: Edit
+    log_row_id: int
+    day: date
+
+    @property
+    def written(self) -> bool:
+        return self.edit.new is not None
+
+
+def _cell_spans(line: str) -> list[tuple[int, int]]:
+    """Where each cell of a table row starts and ends, as `_split_cells` divides it."""
+    pipes = [m.start() for m in _PIPE.finditer(line)]
+    bounds = [-1, *pipes, len(line)]
+    spans = [(bounds[j] + 1, bounds[j + 1]) for j in range(len(bounds) - 1)]
+    stripped = line.strip()
+    if stripped.startswith("|"):
+        spans.pop(0)
+    if spans and stripped.endswith("|") and not stripped.endswith("\\|"):
+        spans.pop()
+    return spans
+
+
+def _header_line(lines: list[str], index: int) -> int | None:
+    """The header of the table holding lines[index], found as `parse_log` finds it."""
+    start = index
+    while start > 0 and not _ends_table(lines[start - 1]):
+        start -= 1
+    for k in range(start, index):
+        if _PIPE.search(lines[k]) and _is_delimiter(lines[k + 1], len(_split_cells(lines[k]))):
+            return k
+    return None
+
+
+def _with_entry(content: str, entry: str) -> str:
+    """A self-test cell's text with one more entry, joined the way the cell already joins them."""
+    if not content:
+        return entry
+    if content[-1] in ",，;；、":
+        return content + (" " if content[-1] in ",;" else "") + entry
+    found = [(content.rfind(sep), sep) for sep in _SEPARATORS if sep in content]
+    sep = max(found)[1] if found else ","
+    return content + sep + ("" if sep in ("<br>", "，", "；", "、") else " ") + entry
+
+
+def _set_cell(line: str, col: int, entry: str) -> str:
+    spans = _cell_spans(line)
+    if col < len(spans):
+        start, end = spans[col]
+        cell = line[start:end]
+        content = cell.strip()
+        if not content:
+            return line[:start] + f" {entry} " + line[end:]
+        lead = cell[: len(cell) - len(cell.lstrip())]
+        trail = cell[len(cell.rstrip()):]
+        return line[:start] + lead + _with_entry(content, entry) + trail + line[end:]
+    # A short row: add the missing cells before the closing pipe, or at the end.
+    added = [""] * (col - len(spans)) + [entry]
+    stripped = line.rstrip()
+    if stripped.endswith("|") and not stripped.endswith("\\|"):
+        return stripped + "".join(f" {c} |" if c else " |" for c in added) + line[len(stripped):]
+    return stripped + "".join(f" | {c}" for c in added) + line[len(stripped):]
+
+
+def _studied(rows: list[ParsedRow]) -> list[tuple[ParsedRow, str]]:
+    studied = [row for row in rows if row.studied and row.learned_on is not None]
+    return list(zip(studied, row_keys(studied), strict=True))
+
+
+def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
+              rating: int) -> Edit:
+    """Add a self-test to the row named `key` in a log's bytes; pure.
+
+    Raises WriteBackError when the row cannot be found unambiguously or the result would
+    not read back as exactly one more self-test.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WriteBackError(_("{file} is no longer UTF-8 text; nothing written").format(
+            file=file)) from None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom):]
+    parsed = parse_log(body, file)
+    rows = _studied(parsed.rows)
+    found = [row for row, k in rows if k == key]
+    ident = key.rsplit("|", 1)[0]
+    twins = [row for row, k in rows if k.rsplit("|", 1)[0] == ident]
+    if not found:
+        raise WriteBackError(_(
+            "cannot find the row in {file} any more (it changed since the last import); "
+            "run 'review import {file}' and try again").format(file=file))
+    row = found[0]
+    if len(twins) > 1 and row.line != line_hint:
+        raise WriteBackError(_(
+            "{file} has {n} rows for the same topic and date and the row moved; cannot tell "
+            "which to write to; run 'review import {file}' and try again").format(
+                file=file, n=len(twins)))
+    entry = entry_text(day, rating)
+    assert row.learned_on is not None
+    if day < row.learned_on:
+        raise WriteBackError(_("{day} is before the row's learned date {learned}").format(
+            day=day.isoformat(), learned=row.learned_on.isoformat()))
+    if any(test.on == day for test in row.self_tests):
+        return Edit(row.line, entry, None, _("{file}:{line} already has a self-test on {day}")
+                    .format(file=file, line=row.line, day=day.isoformat()))
+    lines = body.split("\n")
+    clean = [line.removesuffix("\r") for line in lines]
+    index = row.line - 1
+    header = _header_line(clean, index)
+    if header is None:
+        raise WriteBackError(_("cannot find the table header of {file}:{line}").format(
+            file=file, line=row.line))
+    roles = _find_roles(_split_cells(clean[header]))
+    if "self_test" not in roles:
+        return Edit(row.line, entry, None, _(
+            "the table of {file}:{line} has no self-test column; nothing written back").format(
+                file=file, line=row.line), recorded=False)
+    ending = lines[index][len(clean[index]):]
+    lines[index] = _set_cell(clean[index], roles["self_test"], entry) + ending
+    new_body = "\n".join(lines)
+    reread = parse_log(new_body, file)
+    _check_reads_back(parsed.rows, reread.rows, row, SelfTest(day, rating), file)
+    if len(reread.warnings) != len(parsed.warnings):
+        raise WriteBackError(_("the new self-test would not read back cleanly in {file}; "
+                               "nothing written").format(file=file))
+    return Edit(row.line, entry, (bom + new_body).encode("utf-8"))
+
+
+def _check_reads_back(before: list[ParsedRow], after: list[ParsedRow], target: ParsedRow,
+                      test: SelfTest, file: str) -> None:
+    """The edited log must read as the same rows, the target with exactly one self-test more."""
+    def same(a: ParsedRow, b: ParsedRow) -> bool:
+        return (a.line, a.topic, a.learned_on, a.studied, a.notes, a.status) == (
+            b.line, b.topic, b.learned_on, b.studied, b.notes, b.status)
+
+    ok = len(before) == len(after) and all(same(a, b) for a, b in zip(before, after, strict=True))
+    if ok:
+        for a, b in zip(before, after, strict=True):
+            wanted = a.self_tests
+            if a.line == target.line:
+                wanted = tuple(sorted((*a.self_tests, test), key=lambda t: t.on))
+            if b.self_tests != wanted:
+                ok = False
+    if not ok:
+        raise WriteBackError(_("the new self-test would not read back as written in {file}; "
+                               "nothing written").format(file=file))
+
+
+def log_row_of(session: Session, card: Card) -> tuple[LogRow, LogSource]:
+    """The log row a card was made from (raises NotInLog)."""
+    row = session.scalars(
+        select(LogRow).where(LogRow.card_id == card.id, LogRow.kind == "card")
+        .order_by(LogRow.id)
+    ).first()
+    source = session.get(LogSource, row.source_id) if row is not None else None
+    if row is None or source is None:
+        raise NotInLog(_("card {id} is in no log; nothing to write back to").format(id=card.id))
+    if not row.present:
+        raise WriteBackError(_("the row of card {id} is no longer in {file}; nothing written "
+                               "back").format(id=card.id, file=source.path))
+    return row, source
+
+
+def prepare(session: Session, card_id: int, *, day: date, rating: int) -> WriteBack:
+    """Read the card's log and work out the edit; nothing is written yet.
+
+    Raises NotInLog for a card from no log, WriteBackError when the row cannot be found
+    unambiguously.
+    """
+    card = get_card(session, card_id)
+    row, source = log_row_of(session, card)
+    path = Path(source.path)
+    try:
+        old = path.read_bytes()
+    except OSError as err:
+        raise WriteBackError(_("cannot read {file}: {reason}").format(
+            file=source.path, reason=err.strerror)) from None
+    edit = plan_edit(old, file=source.path, key=row.key, line_hint=row.line, day=day,
+                     rating=rating)
+    return WriteBack(path, old, edit, row.id, day)
+
+
+def link_review(session: Session, writeback: WriteBack, card_id: int) -> None:
+    """Mark the card's newest command-line self-test as the row's log entry for that day.
+
+    The importer then finds the entry already in the history and adds nothing. Left alone
+    when the row has no self-test cell, or when another event already is that entry.
+    """
+    if not writeback.edit.recorded:
+        return
+    entry = f"test:{writeback.day.isoformat()}"
+    session.flush()
+    taken = session.scalars(
+        select(Review.id).where(Review.log_row_id == writeback.log_row_id,
+                                Review.log_entry == entry, Review.undone_at.is_(None))
+    ).first()
+    review = session.scalars(
+        select(Review).where(Review.card_id == card_id, Review.source == "cli",
+                             Review.kind == "review", Review.undone_at.is_(None))
+        .order_by(Review.recorded_at.desc(), Review.id.desc())
+    ).first()
+    if review is not None and taken is None:
+        review.log_row_id = writeback.log_row_id
+        review.log_entry = entry
+
+
+def backup_name(path: Path, now: datetime) -> str:
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+    return f"{path.name}.{digest}.{now.strftime('%Y%m%dT%H%M%S%fZ')}.bak"
+
+
+def commit(writeback: WriteBack, *, backup_dir: Path, now: datetime) -> Path | None:
+    """Keep a copy of the log as read, then replace it with the edited text atomically.
+
+    Refused, with the file untouched, when it changed since `prepare` read it.
+    Returns the backup's path (None when there was nothing to write).
+    """
+    from srs.export import atomic_write
+    from srs.paths import make_private_dir
+
+    new = writeback.edit.new
+    if new is None:
+        return None
+    path = writeback.path
+
+    def unchanged() -> None:
+        try:
+            current = path.read_bytes()
+        except OSError:
+            current = None
+        if current != writeback.old:
+            raise WriteBackError(_("{file} changed while the self-test was being written; "
+                                   "nothing written, try again").format(file=path))
+
+    unchanged()
+    make_private_dir(backup_dir)
+    backup = backup_dir / backup_name(path, now)
+    atomic_write(backup, writeback.old, mode=0o600)
+    _prune(backup_dir, backup.name.rsplit(".", 2)[0])
+    atomic_write(path, new, check=unchanged)
+    return backup
+
+
+def _prune(folder: Path, prefix: str) -> None:
+    """Keep the newest KEEP_BACKUPS copies of one log."""
+    import glob
+
+    copies = sorted(folder.glob(f"{glob.escape(prefix)}.*.bak"))
+    for old in copies[:-KEEP_BACKUPS]:
+        old.unlink(missing_ok=True)
