@@ -78,7 +78,7 @@ class ParseResult:
 _FENCE = re.compile(r" {0,3}(?:(`{3,})[^`]*|(~{3,}).*)$")  # "```x``` y" is inline code
 _HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]+(.*))?$")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
-_PIPE = re.compile(r"(?<!\\)\|")
+PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r":?-+:?")
 
 
@@ -89,10 +89,10 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _split_cells(line: str) -> list[str]:
+def split_cells(line: str) -> list[str]:
     """Cells of a table row: outer pipes optional, `\\|` is a literal pipe."""
     text = line.strip()
-    cells = _PIPE.split(text)
+    cells = PIPE.split(text)
     if text.startswith("|"):
         cells.pop(0)
     if cells and text.endswith("|") and not text.endswith("\\|"):
@@ -100,19 +100,19 @@ def _split_cells(line: str) -> list[str]:
     return [cell.replace("\\|", "|").strip() for cell in cells]
 
 
-def _is_delimiter(line: str, header_width: int) -> bool:
+def is_delimiter(line: str, header_width: int) -> bool:
     """True for a row like `|---|:--:|` under a header of that many cells."""
-    cells = _split_cells(line)
+    cells = split_cells(line)
     # why: a bare `---` under a line with pipes is a setext heading, unless the table is 1 wide
-    has_pipe = _PIPE.search(line) is not None or header_width == 1
+    has_pipe = PIPE.search(line) is not None or header_width == 1
     return bool(cells) and has_pipe and all(_DELIMITER_CELL.fullmatch(c) for c in cells)
 
 
-def _ends_table(line: str) -> bool:
+def ends_table(line: str) -> bool:
     """True for a line that cannot be a table row: blank, pipe-less, a heading or a fence."""
     return (
         not line.strip()
-        or _PIPE.search(line) is None
+        or PIPE.search(line) is None
         or _FENCE.match(line) is not None
         or _HEADING.match(line) is not None
     )
@@ -141,7 +141,7 @@ def _keyword_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 _ROLES = {role: _keyword_pattern(words) for role, words in _ROLE_WORDS.items()}
 
 
-def _find_roles(header: list[str]) -> dict[str, int]:
+def find_roles(header: list[str]) -> dict[str, int]:
     """Map each role to the first free column whose header names it."""
     keys = [re.sub(r"\*\*|__|`", "", cell).strip().strip("*_").lower() for cell in header]
     roles: dict[str, int] = {}
@@ -438,8 +438,8 @@ def _read_table(
     lines: list[str], start: int, end: int, section: str, result: ParseResult, file: str
 ) -> None:
     """Read the table whose header is lines[start] and whose rows end before lines[end]."""
-    header = _split_cells(lines[start])
-    roles = _find_roles(header)
+    header = split_cells(lines[start])
+    roles = find_roles(header)
     if "topic" not in roles or "date" not in roles:
         message = _("table skipped: no topic and date columns")
         result.notes.append(ParseWarning(file, start + 1, message))
@@ -448,7 +448,7 @@ def _read_table(
     result.tables += 1
     previous: str | None = None  # the resolved topic of the row above, for continuations
     for index in range(start + 2, end):
-        cells = (_split_cells(lines[index]) + [""] * len(header))[: len(header)]
+        cells = (split_cells(lines[index]) + [""] * len(header))[: len(header)]
         if not any(cells):
             continue
         topic = table.cell(cells, "topic")
@@ -485,11 +485,11 @@ def parse_log(text: str, file: str = "<log>") -> ParseResult:
             index += 1
         elif (
             index + 1 < len(lines)
-            and _PIPE.search(line)
-            and _is_delimiter(lines[index + 1], len(_split_cells(line)))
+            and PIPE.search(line)
+            and is_delimiter(lines[index + 1], len(split_cells(line)))
         ):
             end = index + 2
-            while end < len(lines) and not _ends_table(lines[end]):
+            while end < len(lines) and not ends_table(lines[end]):
                 end += 1
             _read_table(lines, index, end, section, result, file)
             index = end

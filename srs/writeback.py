@@ -25,16 +25,15 @@ from srs.errors import SrsError
 from srs.i18n import _
 from srs.importer import row_keys
 
-# The parser's own reading of tables (private helpers), so the cell written is the cell
-# it reads; logparse could export them as a small public API.
+# The parser's own reading of tables, so the cell written is the cell it reads.
 from srs.logparse import (
-    _PIPE,
+    PIPE,
     SelfTest,
-    _ends_table,
-    _find_roles,
-    _is_delimiter,
-    _split_cells,
+    ends_table,
+    find_roles,
+    is_delimiter,
     parse_log,
+    split_cells,
 )
 from srs.logparse import LogRow as ParsedRow
 from srs.models import Card, LogRow, LogSource, Review
@@ -87,8 +86,8 @@ class WriteBack:
 
 
 def _cell_spans(line: str) -> list[tuple[int, int]]:
-    """Where each cell of a table row starts and ends, as `_split_cells` divides it."""
-    pipes = [m.start() for m in _PIPE.finditer(line)]
+    """Where each cell of a table row starts and ends, as `split_cells` divides it."""
+    pipes = [m.start() for m in PIPE.finditer(line)]
     bounds = [-1, *pipes, len(line)]
     spans = [(bounds[j] + 1, bounds[j + 1]) for j in range(len(bounds) - 1)]
     stripped = line.strip()
@@ -102,10 +101,10 @@ def _cell_spans(line: str) -> list[tuple[int, int]]:
 def _header_line(lines: list[str], index: int) -> int | None:
     """The header of the table holding lines[index], found as `parse_log` finds it."""
     start = index
-    while start > 0 and not _ends_table(lines[start - 1]):
+    while start > 0 and not ends_table(lines[start - 1]):
         start -= 1
     for k in range(start, index):
-        if _PIPE.search(lines[k]) and _is_delimiter(lines[k + 1], len(_split_cells(lines[k]))):
+        if PIPE.search(lines[k]) and is_delimiter(lines[k + 1], len(split_cells(lines[k]))):
             return k
     return None
 
@@ -189,7 +188,7 @@ def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
     if header is None:
         raise WriteBackError(_("cannot find the table header of {file}:{line}").format(
             file=file, line=row.line))
-    roles = _find_roles(_split_cells(clean[header]))
+    roles = find_roles(split_cells(clean[header]))
     if "self_test" not in roles:
         return Edit(row.line, entry, None, _(
             "the table of {file}:{line} has no self-test column; nothing written back").format(
