@@ -64,26 +64,19 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
         review today --all --order due
         review today --date 2026-12-24 --json
     """
-    from srs.cards import View, cards_to_dicts
-    from srs.queue import build_queue
+    from srs.queue import build_queue, queue_dicts
 
     day = parse_date(day_text, "--date") if day_text else None
     now = app.now()
-    with app.db.reading() as session:
-        engine = app.engine(session)
+    with app.sql_reading() as conn:
+        engine = app.sql_engine(conn)
         queue = build_queue(
-            session, engine=engine, clock=app.clock, now=now, day=day,
+            conn, engine=engine, clock=app.clock, now=now, day=day,
             order=order or str(app.config["order"]),
             max_per_day=int(app.config["max_reviews_per_day"]), limit=limit, show_all=show_all,
         )
         if as_json:
-            data = cards_to_dicts(session, [e.card for e in queue.entries],
-                                  View(engine, now, app.tz))
-            for item, entry in zip(data, queue.entries, strict=True):
-                item["overdue_days"] = entry.overdue_days
-                item["last_rating"] = _rating(entry.last_rating)
-                item["last_note"] = entry.last_note
-            print_json(data)
+            print_json(queue_dicts(conn, queue, engine=engine, now=now, tz=app.tz))
             return
     _print_queue(app, queue)
 
@@ -168,13 +161,13 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
     skipped: list[str] = []
 
     def work(s: Any) -> tuple[Any, WriteBack | None]:
+        from srs.sql import SessionConn
+
         skipped.clear()
-        engine = app.engine(s)  # its first query takes the write lock...
-        now = app.now()  # ...so the time is read after any writer that went first
-        result = grade(s, card_id, rating, engine=engine, clock=app.clock, now=now,
-                       at=at, note=note, duration=duration)
-        if not wanted:
-            return result, None
+        now = app.now()  # read once the write lock is held: never before an earlier writer
+        conn = SessionConn(s)
+        result = grade(conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock,
+                       now=now, at=at, note=note, duration=duration)
         try:
             planned = prepare(s, card_id, day=app.clock.day_of(result.reviewed_at),
                               rating=rating)
@@ -190,7 +183,13 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
             commit(planned, backup_dir=app.paths.state_dir / "log-backups", now=now)
         return result, planned
 
-    result, planned = app.db.write(work)
+    if wanted:
+        result, planned = app.db.write(work)
+    else:
+        planned = None
+        result = app.sql_write(lambda conn: grade(
+            conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
+            at=at, note=note, duration=duration))
     back: dict[str, Any] | None = None
     if planned is not None:
         back = {"file": str(planned.path), "line": planned.edit.line,
@@ -271,7 +270,8 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
     from srs.grading import set_due
 
     day = _target_day(when, app)
-    card = app.db.write(lambda s: set_due(s, card_id, day, clock=app.clock, now=app.now()))
+    card = app.sql_write(lambda conn: set_due(conn, card_id, day, clock=app.clock,
+                                              now=app.now()))
     click.echo(_("card {id} ({topic}) is due on {day}").format(
         id=card.id, topic=card.topic, day=day.isoformat()))
 
@@ -295,16 +295,15 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
 
     from srs.grading import spread
 
-    def work(session: Any) -> Any:
-        return spread(session, days=days, engine=app.engine(session), clock=app.clock,
+    def work(conn: Any) -> Any:
+        return spread(conn, days=days, engine=app.sql_engine(conn), clock=app.clock,
                       now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
 
     if dry_run:
-        with app.db.reading() as session:
-            moves = work(session)
-            session.rollback()
+        with app.sql_reading() as conn:  # rolled back at the end: nothing is kept
+            moves = work(conn)
     else:
-        moves = app.db.write(work)
+        moves = app.sql_write(work)
     if as_json:
         print_json({"dry_run": dry_run, "moved": [
             {"id": m.card_id, "topic": m.topic, "retrievability": round(m.retrievability, 4),
@@ -347,9 +346,9 @@ def session_cmd(app: App, limit: int | None) -> None:
     graded = 0
     interactive = sys.stdin.isatty()
     while limit is None or graded < limit:
-        with app.db.reading() as session:
+        with app.sql_reading() as conn:
             queue = build_queue(
-                session, engine=app.engine(session), clock=app.clock, now=app.now(),
+                conn, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
                 order=str(app.config["order"]),
                 max_per_day=int(app.config["max_reviews_per_day"]))
             entries = [e for e in queue.entries if e.card.id not in skipped]
@@ -398,8 +397,9 @@ def session_cmd(app: App, limit: int | None) -> None:
                     click.echo(_("undid card {id}").format(id=result.card_id))
                     break
                 rating = parse_rating(answer, thresholds)
-                outcome = app.db.write(lambda s, card_id=card.id, rating=rating: grade(
-                    s, card_id, rating, engine=app.engine(s), clock=app.clock, now=app.now()))
+                outcome = app.sql_write(lambda c, card_id=card.id, rating=rating: grade(
+                    c, card_id, rating, engine=app.sql_engine(c), clock=app.clock,
+                    now=app.now()))
             except SrsError as err:
                 click.echo(_("Error: {message}").format(message=err), err=True)
                 continue

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from srs import clock
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from srs.db import Database
     from srs.engine import Engine
     from srs.queue import DayClock
+    from srs.sql import SqlConn, SQLiteConn
+
+
+T = TypeVar("T")
 
 
 class App:
@@ -31,15 +37,53 @@ class App:
         return load(self.paths.config_file)
 
     @cached_property
-    def db(self) -> Database:
+    def url(self) -> str:
         import os
 
+        return self.db_url or os.environ.get("SRS_DATABASE_URL") or (
+            f"sqlite:///{self.paths.default_db}")
+
+    @cached_property
+    def db(self) -> Database:
         from srs.db import open_database
 
-        url = self.db_url or os.environ.get("SRS_DATABASE_URL") or (
-            f"sqlite:///{self.paths.default_db}"
-        )
-        return open_database(url)
+        return open_database(self.url)
+
+    @cached_property
+    def _raw(self) -> SQLiteConn | None:
+        """A plain sqlite3 connection when the database is an up-to-date SQLite file."""
+        from srs.schema import SCHEMA_HEAD
+        from srs.sql import open_sqlite, sqlite_path
+
+        path = sqlite_path(self.url)
+        return open_sqlite(path, SCHEMA_HEAD) if path is not None else None
+
+    @contextmanager
+    def sql_reading(self) -> Iterator[SqlConn]:
+        """A read transaction for the hot commands: sqlite3 when it can, else SQLAlchemy."""
+        from srs.sql import SessionConn, reading
+
+        if self._raw is not None:
+            with reading(self._raw) as conn:
+                yield conn
+            return
+        with self.db.reading() as session:
+            yield SessionConn(session)
+
+    def sql_write(self, work: Callable[[SqlConn], T]) -> T:
+        """One write transaction for the hot commands, retried while another writer works."""
+        from srs.sql import SessionConn, writing
+
+        if self._raw is not None:
+            return writing(self._raw, work)
+        return self.db.write(lambda session: work(SessionConn(session)))
+
+    def sql_engine(self, conn: SqlConn) -> Engine:
+        """The FSRS engine from the config and the parameters stored in the database."""
+        from srs.engine import Engine, settings_from
+        from srs.queue import load_parameters
+
+        return Engine(settings_from(self.config, load_parameters(conn)))
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -67,3 +111,6 @@ class App:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+        raw = self.__dict__.get("_raw")
+        if raw is not None:
+            raw.conn.close()

@@ -16,16 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from srs.errors import DatabaseError
 from srs.i18n import _
+from srs.schema import KNOWN_REVISIONS, SCHEMA_HEAD  # the newest migration, checked on open
 
 if TYPE_CHECKING:
     from sqlite3 import Connection as SQLiteConnection
 
 T = TypeVar("T")
 
-# The newest migration. Checked on open with one query instead of loading Alembic;
-# a test keeps it equal to the head of alembic/versions.
-SCHEMA_HEAD = "0002"
-KNOWN_REVISIONS = ("0001", "0002")
 
 # How long a write waits for another process before giving up with a clear error.
 BUSY_TIMEOUT_MS = 10_000

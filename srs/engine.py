@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
@@ -146,3 +147,21 @@ class Engine:
         if state.last_review is None or state.stability is None:
             return 0.0
         return float(self.scheduler.get_card_retrievability(state.to_fsrs(0), now))
+
+
+def settings_from(config: Any, parameters: Sequence[float] | None) -> SchedulerSettings:
+    """Scheduler settings from the config and the stored parameters (None: py-fsrs's)."""
+    from srs.config import parse_step
+
+    settings = SchedulerSettings(
+        desired_retention=float(config["desired_retention"]),
+        maximum_interval=int(config["maximum_interval"]),
+        learning_steps=tuple(parse_step(s) for s in config["learning_steps"]),
+        relearning_steps=tuple(parse_step(s) for s in config["relearning_steps"]),
+        fuzz=bool(config["fuzz"]),
+    )
+    if parameters is None:
+        return settings
+    from dataclasses import replace
+
+    return replace(settings, parameters=validate_parameters(parameters))

@@ -34,7 +34,8 @@ from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.models import Base, Card, LogSource, Review, Setting
-from srs.queue import DayClock, active_cards
+from srs.queue import DayClock
+from srs.repository import active_cards
 
 BACKUP_FORMAT = "srs-backup"
 BACKUP_VERSION = 1

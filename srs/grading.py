@@ -1,27 +1,26 @@
-"""Recording self-tests: grade, undo, set a due date by hand, spread a backlog."""
+"""Recording self-tests: grade, undo, set a due date by hand, spread a backlog.
+
+`grade`, `set_due` and `spread` run plain SQL on an `SqlConn` (srs/sql.py), so the
+commands a person runs every day do not load SQLAlchemy; `undo` replays histories and
+works on an ORM session.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from srs.engine import RATING_NAMES, Engine
-from srs.errors import GradeError, NothingToUndo
+from srs.cardview import CardRow, card_state, state_from_json, state_to_json
+from srs.engine import RATING_NAMES, CardState, Engine
+from srs.errors import CardNotFound, GradeError, NothingToUndo
 from srs.i18n import _
-from srs.models import Card, Review
-from srs.queue import DayClock, active_cards
-from srs.repository import (
-    apply_state,
-    card_state,
-    get_card,
-    replay_card,
-    state_from_json,
-    state_to_json,
-)
+from srs.queue import ACTIVE, DayClock, build_queue, card_rows, reviews_done
+from srs.sql import SqlConn
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 RATING_WORDS = {
     "again": 1, "a": 1, "1": 1,
@@ -74,26 +73,33 @@ class GradeResult:
     difficulty: float | None
 
 
-def _gradable(session: Session, card_id: int) -> Card:
-    card = get_card(session, card_id)
+def _gradable(conn: SqlConn, card_id: int) -> CardRow:
+    card = card_rows(conn, [card_id]).get(card_id)
+    if card is None:
+        raise CardNotFound(_("no card {id} (see 'review cards')").format(id=card_id))
     if card.merged_into is not None:
         raise GradeError(_("card {id} was merged into card {into}; grade card {into}").format(
             id=card.id, into=card.merged_into))
     return card
 
 
-def _review_count(session: Session, card_id: int) -> int:
-    return len(list(session.scalars(
-        select(Review.id).where(Review.card_id == card_id, Review.kind == "review",
-                                Review.undone_at.is_(None))
-    )))
+def store_state(conn: SqlConn, card_id: int, state: CardState, now: datetime) -> None:
+    """Write a card's FSRS state."""
+    conn.run(
+        "UPDATE card SET state = :state, step = :step, stability = :stability, "
+        "difficulty = :difficulty, due = :due, last_review = :last_review, "
+        "updated_at = :now WHERE id = :id",
+        state=state.state, step=state.step, stability=state.stability,
+        difficulty=state.difficulty, due=conn.stamp(state.due),
+        last_review=conn.stamp(state.last_review) if state.last_review else None,
+        now=conn.stamp(now), id=card_id)
 
 
-def grade(session: Session, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
+def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
           now: datetime, at: datetime | None = None, note: str | None = None,
           duration: int | None = None) -> GradeResult:
     """Record a self-test of a card through the command line and schedule the next one."""
-    card = _gradable(session, card_id)
+    card = _gradable(conn, card_id)
     if at is None:
         # "Now" on another machine or process may be a hair behind a grade it just saw.
         at = max(now, card.last_review) if card.last_review else now
@@ -104,13 +110,17 @@ def grade(session: Session, card_id: int, rating: int, *, engine: Engine, clock:
             at=at.isoformat(), id=card.id, last=card.last_review.isoformat()))
     before = card_state(card)
     retrievability = engine.retrievability(before, at)
-    after = engine.review(card.id, before, rating, at, _review_count(session, card.id) + 1)
-    session.add(Review(
-        card_id=card.id, at=at, kind="review", rating=rating, source="cli",
-        note=note or None, duration=duration, state_before=state_to_json(before),
-        recorded_at=now,
-    ))
-    apply_state(card, after, now)
+    number = int(conn.scalar(
+        "SELECT count(*) FROM review WHERE card_id = :id AND kind = 'review' "
+        "AND undone_at IS NULL", id=card.id) or 0) + 1
+    after = engine.review(card.id, before, rating, at, number)
+    conn.run(
+        "INSERT INTO review (card_id, at, kind, rating, source, note, duration, state_before, "
+        "recorded_at) VALUES (:card_id, :at, 'review', :rating, 'cli', :note, :duration, "
+        ":state_before, :now)",
+        card_id=card.id, at=conn.stamp(at), rating=rating, note=note or None,
+        duration=duration, state_before=state_to_json(before), now=conn.stamp(now))
+    store_state(conn, card.id, after, now)
     interval = (clock.day_of(after.due) - clock.day_of(at)).days
     return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,
                        after.stability, after.difficulty)
@@ -131,6 +141,11 @@ class UndoResult:
 
 def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
     """Take back the newest grade or reschedule made by hand; never history from the log."""
+    from sqlalchemy import select
+
+    from srs.models import Review
+    from srs.repository import apply_state, get_card, replay_card
+
     review = session.scalars(
         select(Review).where(Review.state_before.is_not(None), Review.undone_at.is_(None))
         .order_by(Review.recorded_at.desc(), Review.id.desc())
@@ -164,24 +179,24 @@ def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
                       left_in_log)
 
 
-def _reschedule(session: Session, card: Card, due: datetime, now: datetime) -> None:
-    before = card_state(card)
-    session.add(Review(
-        card_id=card.id, at=now, kind="reschedule", source="manual", due_set=due,
-        state_before=state_to_json(before), recorded_at=now,
-    ))
-    card.due = due
-    card.updated_at = now
+def _reschedule(conn: SqlConn, card: CardRow, due: datetime, now: datetime) -> None:
+    conn.run(
+        "INSERT INTO review (card_id, at, kind, source, due_set, state_before, recorded_at) "
+        "VALUES (:card_id, :now, 'reschedule', 'manual', :due, :state_before, :now)",
+        card_id=card.id, now=conn.stamp(now), due=conn.stamp(due),
+        state_before=state_to_json(card_state(card)))
+    conn.run("UPDATE card SET due = :due, updated_at = :now WHERE id = :id",
+             due=conn.stamp(due), now=conn.stamp(now), id=card.id)
 
 
-def set_due(session: Session, card_id: int, day: date, *, clock: DayClock,
-            now: datetime) -> Card:
+def set_due(conn: SqlConn, card_id: int, day: date, *, clock: DayClock,
+            now: datetime) -> CardRow:
     """Make a card due at the start of study day `day`; its history stays as it is."""
-    card = _gradable(session, card_id)
+    card = _gradable(conn, card_id)
     if day < clock.day_of(now):
         raise GradeError(_("{day} is in the past; a new due date must be today or later").format(
             day=day.isoformat()))
-    _reschedule(session, card, clock.bounds(day)[0], now)
+    _reschedule(conn, card, clock.bounds(day)[0], now)
     return card
 
 
@@ -196,7 +211,7 @@ class Move:
     new_day: date
 
 
-def spread(session: Session, *, days: int, engine: Engine, clock: DayClock, now: datetime,
+def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: datetime,
            max_per_day: int) -> list[Move]:
     """Spread the cards due by today over `days` days, most at risk first, never above the limit.
 
@@ -205,18 +220,16 @@ def spread(session: Session, *, days: int, engine: Engine, clock: DayClock, now:
     self-tests already done). If the backlog does not fit into `days` days, the rest
     continues on the following days at the same cap rather than overfilling a day.
     """
-    from srs.queue import due_entries, reviews_done
-
     if days < 1:
         raise GradeError(_("--days must be at least 1, not {days}").format(days=days))
     today = clock.day_of(now)
-    backlog = sorted(due_entries(session, engine, clock, today, now),
-                     key=lambda e: (e.retrievability, e.card.due, e.card.id))
+    backlog = build_queue(conn, engine=engine, clock=clock, now=now, show_all=True,
+                          order="retrievability").entries
     start, end = clock.bounds(today)
-    load = {today: reviews_done(session, start, end)}
-    later = session.scalars(active_cards().where(Card.due >= end))
-    for card in later:
-        day = clock.day_of(card.due)
+    load = {today: reviews_done(conn, start, end)}
+    for (due,) in conn.all(f"SELECT c.due FROM card c WHERE {ACTIVE} AND c.due >= :end",
+                           end=conn.stamp(end)):
+        day = clock.day_of(conn.moment(due))  # type: ignore[arg-type]
         load[day] = load.get(day, 0) + 1
     # An even share per day over the N days, never above the daily limit; what does
     # not fit goes on after them, still capped.
@@ -232,7 +245,7 @@ def spread(session: Session, *, days: int, engine: Engine, clock: DayClock, now:
         if day != today:
             moves.append(Move(entry.card.id, entry.card.topic, entry.retrievability,
                               entry.card.due, day))
-            _reschedule(session, entry.card, clock.bounds(day)[0], now)
+            _reschedule(conn, entry.card, clock.bounds(day)[0], now)  # type: ignore[arg-type]
     return moves
 
 

@@ -1,35 +1,30 @@
-"""Today's queue: the cards due by the end of a study day, in order, within the daily limit."""
+"""Today's queue: the cards due by the end of a study day, in order, within the daily limit.
+
+Plain SQL on an `SqlConn` (see srs/sql.py), so `review today` never loads SQLAlchemy on an
+SQLite file, and only the cards shown are read: a backlog of 100,000 costs a count and one
+ordered, limited query.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Integer,
-    Select,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-)
-from sqlalchemy.orm import Session
-
-from srs.clock import UTC, day_bounds, study_day
+from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_to_dict
+from srs.clock import day_bounds, study_day
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
-from srs.models import Card, Review
-from srs.repository import card_state
+from srs.sql import SqlConn
 
 ORDERS = ("retrievability", "due", "log", "random")
+ACTIVE = "NOT c.suspended AND c.merged_into IS NULL"
+# The SQL order picks candidates by an approximation of retrievability; this many extra are
+# read and sorted exactly, so near-ties at the cut cannot change which cards are shown.
+OVERFETCH = 20
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ class DayClock:
 class QueueEntry:
     """A due card with what the queue shows about it."""
 
-    card: Card
+    card: CardLike
     retrievability: float
     overdue_days: int
     last_rating: int | None
@@ -74,24 +69,33 @@ class Queue:
         return self.due_total - len(self.entries)
 
 
-def active_cards() -> Select[Card]:
-    """Cards that can be due: not suspended, not merged away."""
-    return select(Card).where(Card.suspended.is_(False), Card.merged_into.is_(None))
+def card_rows(conn: SqlConn, ids: list[int]) -> dict[int, CardRow]:
+    """Cards by id."""
+    found: dict[int, CardRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        for row in conn.all(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({marks})",
+                            **{f"i{n}": card_id for n, card_id in enumerate(chunk)}):
+            card = CardRow(*row)
+            card.learned_on = conn.day(card.learned_on)
+            card.due = conn.moment(card.due)  # type: ignore[assignment]
+            card.last_review = conn.moment(card.last_review)
+            card.suspended, card.in_log = bool(card.suspended), bool(card.in_log)
+            found[card.id] = card
+    return found
 
 
-def reviews_done(session: Session, start: datetime, end: datetime) -> int:
+def reviews_done(conn: SqlConn, start: datetime, end: datetime) -> int:
     """Self-tests graded through the command line with a time inside [start, end).
 
     Only grades count (they keep the state before them for undo); the first review a
     card gets from `review add` is not a self-test done today.
     """
-    return int(session.scalar(
-        select(func.count()).select_from(Review).where(
-            Review.kind == "review", Review.source == "cli", Review.undone_at.is_(None),
-            Review.state_before.is_not(None),
-            Review.at >= start, Review.at < end,
-        )
-    ) or 0)
+    return int(conn.scalar(
+        "SELECT count(*) FROM review WHERE at >= :start AND at < :end AND kind = 'review' "
+        "AND source = 'cli' AND undone_at IS NULL AND state_before IS NOT NULL",
+        start=conn.stamp(start), end=conn.stamp(end)) or 0)
 
 
 def _random_key(day: date, card_id: int) -> str:
@@ -113,126 +117,137 @@ def order_entries(entries: list[QueueEntry], order: str, day: date) -> list[Queu
         order=order, choices=", ".join(ORDERS)))
 
 
-def last_reviews(session: Session, card_ids: list[int]) -> dict[int, Review]:
-    """The latest self-test of each card."""
-    latest: dict[int, Review] = {}
-    for start in range(0, len(card_ids), 500):
-        chunk = card_ids[start:start + 500]
-        for review in session.scalars(
-            select(Review).where(Review.card_id.in_(chunk), Review.kind == "review",
-                                 Review.undone_at.is_(None))
-            .order_by(Review.card_id, Review.at, Review.id)
+def last_reviews(conn: SqlConn, ids: list[int]) -> dict[int, tuple[int | None, str | None]]:
+    """The rating and note of each card's latest self-test."""
+    latest: dict[int, tuple[int | None, str | None]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        for card_id, rating, note in conn.all(
+            f"SELECT card_id, rating, note FROM review WHERE card_id IN ({marks}) "
+            "AND kind = 'review' AND undone_at IS NULL ORDER BY card_id, at, id",
+            **{f"i{n}": card_id for n, card_id in enumerate(chunk)},
         ):
-            latest[review.card_id] = review
+            latest[card_id] = (rating, note)
     return latest
 
 
-def due_entries(session: Session, engine: Engine, clock: DayClock, day: date,
-                at: datetime) -> list[QueueEntry]:
-    """Every active card due before the end of `day`, unordered."""
-    _start, end = clock.bounds(day)
-    cards = list(session.scalars(active_cards().where(Card.due < end)))
-    latest = last_reviews(session, [c.id for c in cards])
-    entries = []
-    for card in cards:
-        last = latest.get(card.id)
-        entries.append(QueueEntry(
-            card=card,
-            retrievability=engine.retrievability(card_state(card), at),
-            overdue_days=max(0, (day - clock.day_of(card.due)).days),
-            last_rating=last.rating if last else None,
-            last_note=last.note if last else None,
-        ))
-    return entries
-
-
-def _due_filter(end: datetime) -> ColumnElement[bool]:
-    return and_(Card.suspended.is_(False), Card.merged_into.is_(None), Card.due < end)
-
-
-def _risk_key(session: Session, at: datetime) -> ColumnElement[float]:
-    """Whole days since the last review over stability: the higher, the lower the retrievability.
-
-    FSRS's retrievability falls as elapsed days / stability grows, so sorting by this in
-    SQL picks the most-at-risk cards without loading every due card.
-    """
-    elapsed: ColumnElement[Any]
-    if session.get_bind().dialect.name == "sqlite":
-        stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        elapsed = cast(func.julianday(literal(stamp)) - func.julianday(Card.last_review), Integer)
+def _risk(conn: SqlConn) -> str:
+    """Days since the last review over stability: the higher, the lower the retrievability."""
+    if conn.dialect == "sqlite":
+        elapsed = "(julianday(:at) - julianday(c.last_review))"
     else:
-        elapsed = func.floor(func.extract("epoch", literal(at) - Card.last_review) / 86400)
-    return case(
-        (or_(Card.stability.is_(None), Card.last_review.is_(None)), literal(1e300)),
-        else_=cast(elapsed, Float) / Card.stability,
-    )
+        elapsed = "(extract(epoch FROM (CAST(:at AS timestamptz) - c.last_review)) / 86400.0)"
+    return (f"CASE WHEN c.stability IS NULL OR c.last_review IS NULL THEN 1e300 "
+            f"ELSE {elapsed} / c.stability END")
 
 
-def _top_ids(session: Session, order: str, day: date, at: datetime, end: datetime,
+def _top_ids(conn: SqlConn, order: str, day: date, at: datetime, end: datetime,
              count: int | None) -> list[int]:
     """The ids of the first `count` due cards in `order` (all when count is None)."""
-    query = select(Card.id).where(_due_filter(end))
+    where = f"FROM card c WHERE {ACTIVE} AND c.due < :end"
+    params: dict[str, Any] = {"end": conn.stamp(end)}
     if order == "random":
-        ids = sorted(session.scalars(query), key=lambda card_id: _random_key(day, card_id))
+        ids = sorted((row[0] for row in conn.all(f"SELECT c.id {where}", **params)),
+                     key=lambda card_id: _random_key(day, card_id))
         return ids if count is None else ids[:count]
     if order == "retrievability":
-        query = query.order_by(_risk_key(session, at).desc(), Card.due, Card.id)
+        params["at"] = conn.stamp(at)
+        sort = f"{_risk(conn)} DESC, c.due, c.id"
+        if count is not None:
+            count += OVERFETCH
     elif order == "due":
-        query = query.order_by(Card.due, Card.id)
+        sort = "c.due, c.id"
     elif order == "log":
-        query = query.order_by(Card.source_id.is_(None), Card.source_id, Card.source_line,
-                               Card.id)
+        sort = "c.source_id IS NULL, c.source_id, c.source_line, c.id"
     else:
         order_entries([], order, day)  # raises the unknown-order error
-    if count is not None:
-        query = query.limit(count)
-    return list(session.scalars(query))
+    limit = "" if count is None else f" LIMIT {int(count)}"
+    return [row[0] for row in conn.all(f"SELECT c.id {where} ORDER BY {sort}{limit}", **params)]
 
 
-def build_queue(session: Session, *, engine: Engine, clock: DayClock, now: datetime,
+def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime,
                 day: date | None = None, order: str = "retrievability",
                 max_per_day: int = 10, limit: int | None = None,
                 show_all: bool = False) -> Queue:
     """The queue of study day `day` (default: today) as seen at `now`.
 
     Without `limit` or `show_all`, it holds `max_per_day` minus the self-tests already
-    recorded that study day. Only the cards shown are loaded, so a backlog of 100,000
-    costs a count and one indexed, ordered query.
+    recorded that study day.
     """
     today = clock.day_of(now)
     day = day or today
     start, end = clock.bounds(day)
     at = now if day <= today else start
-    total = int(session.scalar(select(func.count()).select_from(Card).where(_due_filter(end)))
-                or 0)
-    done = reviews_done(session, start, end)
+    total = int(conn.scalar(f"SELECT count(*) FROM card c WHERE {ACTIVE} AND c.due < :end",
+                            end=conn.stamp(end)) or 0)
+    done = reviews_done(conn, start, end)
     if show_all:
         cap = None
     elif limit is not None:
         cap = limit
     else:
         cap = max(0, max_per_day - done)
-    ids = _top_ids(session, order, day, at, end, cap) if total and cap != 0 else []
-    cards = {c.id: c for start_at in range(0, len(ids), 500) for c in session.scalars(
-        select(Card).where(Card.id.in_(ids[start_at:start_at + 500])))}
-    latest = last_reviews(session, ids)
-    entries = []
-    for card_id in ids:
-        card, last = cards[card_id], latest.get(card_id)
-        entries.append(QueueEntry(
-            card=card,
-            retrievability=engine.retrievability(card_state(card), at),
-            overdue_days=max(0, (day - clock.day_of(card.due)).days),
-            last_rating=last.rating if last else None,
-            last_note=last.note if last else None,
-        ))
+    ids = _top_ids(conn, order, day, at, end, cap) if total and cap != 0 else []
+    cards = card_rows(conn, ids)
+    latest = last_reviews(conn, ids)
+    entries = [
+        QueueEntry(
+            card=cards[card_id],
+            retrievability=engine.retrievability(_state(cards[card_id]), at),
+            overdue_days=max(0, (day - clock.day_of(cards[card_id].due)).days),
+            last_rating=latest.get(card_id, (None, None))[0],
+            last_note=latest.get(card_id, (None, None))[1],
+        )
+        for card_id in ids
+    ]
     if order == "retrievability":
-        entries = order_entries(entries, order, day)  # exact, on the few shown
+        entries = order_entries(entries, order, day)[:cap]  # exact, on the few read
     next_due = None
     if not total:
-        next_due = session.scalar(
-            select(func.min(Card.due)).where(
-                Card.suspended.is_(False), Card.merged_into.is_(None), Card.due >= end)
-        )
+        next_due = conn.moment(conn.scalar(
+            f"SELECT min(c.due) FROM card c WHERE {ACTIVE} AND c.due >= :end",
+            end=conn.stamp(end)))
     return Queue(day=day, entries=entries, due_total=total, done_today=done,
                  limit=cap, next_due=next_due)
+
+
+def _state(card: CardLike) -> Any:
+    from srs.cardview import card_state
+
+    return card_state(card)
+
+
+def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
+                tz: tzinfo) -> list[dict[str, Any]]:
+    """The queue as card objects (as `review cards --json`) with overdue_days and the last grade."""
+    from srs.cardview import rating_name
+
+    ids = [entry.card.id for entry in queue.entries]
+    counts: dict[int, int] = {}
+    paths: dict[int, str] = {}
+    if ids:
+        marks = ", ".join(f":i{n}" for n in range(len(ids)))
+        params = {f"i{n}": card_id for n, card_id in enumerate(ids)}
+        counts = {card_id: n for card_id, n in conn.all(
+            f"SELECT card_id, count(*) FROM review WHERE card_id IN ({marks}) AND kind = 'review' "
+            "AND undone_at IS NULL GROUP BY card_id", **params)}
+        paths = {source_id: path for source_id, path in conn.all(
+            "SELECT id, path FROM log_source")}
+    result = []
+    for entry in queue.entries:
+        card = entry.card
+        data = card_to_dict(card, engine=engine, now=now, tz=tz,
+                            reviews=counts.get(card.id, 0),
+                            source_path=paths.get(card.source_id) if card.source_id else None)
+        data["overdue_days"] = entry.overdue_days
+        data["last_rating"] = rating_name(entry.last_rating)
+        data["last_note"] = entry.last_note
+        result.append(data)
+    return result
+
+
+def load_parameters(conn: SqlConn) -> tuple[float, ...] | None:
+    """The stored FSRS parameters, None when py-fsrs's defaults apply."""
+    value = conn.scalar("SELECT value FROM setting WHERE key = :key", key="fsrs.parameters")
+    return tuple(json.loads(value)) if value else None

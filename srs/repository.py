@@ -7,21 +7,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from srs.engine import RATING_NAMES, STATE_NAMES, CardState, Engine, Event, SchedulerSettings
+from srs import cardview
+from srs.cardview import card_state, state_from_json, state_to_json
+from srs.engine import RATING_NAMES, CardState, Engine, Event, SchedulerSettings
 from srs.errors import CardNotFound
 from srs.i18n import _
 from srs.models import Card, LogSource, Review, Setting
 
 PARAMETERS_KEY = "fsrs.parameters"
 
-
-def card_state(card: Card) -> CardState:
-    """The FSRS state stored on a card row."""
-    return CardState(card.state, card.step, card.stability, card.difficulty, card.due,
-                     card.last_review)
 
 
 def apply_state(card: Card, state: CardState, now: datetime) -> bool:
@@ -35,25 +32,6 @@ def apply_state(card: Card, state: CardState, now: datetime) -> bool:
     return True
 
 
-def state_to_json(state: CardState) -> str:
-    """A card state as JSON text, exact enough to restore it bit for bit."""
-    return json.dumps({
-        "state": state.state, "step": state.step,
-        "stability": state.stability, "difficulty": state.difficulty,
-        "due": state.due.isoformat(),
-        "last_review": state.last_review.isoformat() if state.last_review else None,
-    })
-
-
-def state_from_json(text: str) -> CardState:
-    from srs.clock import to_utc
-
-    data = json.loads(text)
-    return CardState(
-        data["state"], data["step"], data["stability"], data["difficulty"],
-        to_utc(datetime.fromisoformat(data["due"])),
-        to_utc(datetime.fromisoformat(data["last_review"])) if data["last_review"] else None,
-    )
 
 
 def get_card(session: Session, card_id: int, *, follow_merge: bool = False) -> Card:
@@ -113,10 +91,18 @@ def replay_card(session: Session, engine: Engine, card: Card, now: datetime,
     return apply_state(card, engine.replay(card.id, to_events(reviews)), now)
 
 
+def active_cards() -> Select[Card]:
+    """Cards that can be due: not suspended, not merged away."""
+    return select(Card).where(Card.suspended.is_(False), Card.merged_into.is_(None))
+
+
 def load_parameters(session: Session) -> tuple[float, ...] | None:
     """The stored FSRS parameters, None when the defaults apply."""
     row = session.get(Setting, PARAMETERS_KEY)
     return tuple(json.loads(row.value)) if row else None
+
+
+__all__ = ["card_state", "state_from_json", "state_to_json"]
 
 
 def store_setting(session: Session, key: str, value: Any) -> None:
@@ -129,23 +115,9 @@ def store_setting(session: Session, key: str, value: Any) -> None:
 
 def scheduler_settings(session: Session, config: Any) -> SchedulerSettings:
     """The scheduler settings from config.toml and the parameters stored in the database."""
-    from srs.config import parse_step
+    from srs.engine import settings_from
 
-    settings = SchedulerSettings(
-        desired_retention=float(config["desired_retention"]),
-        maximum_interval=int(config["maximum_interval"]),
-        learning_steps=tuple(parse_step(s) for s in config["learning_steps"]),
-        relearning_steps=tuple(parse_step(s) for s in config["relearning_steps"]),
-        fuzz=bool(config["fuzz"]),
-    )
-    parameters = load_parameters(session)
-    if parameters is not None:
-        from dataclasses import replace
-
-        from srs.engine import validate_parameters
-
-        settings = replace(settings, parameters=validate_parameters(parameters))
-    return settings
+    return settings_from(config, load_parameters(session))
 
 
 def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
@@ -159,24 +131,8 @@ def source_label(source: LogSource | None, line: int | None) -> str | None:
 def card_to_dict(card: Card, *, engine: Engine, now: datetime, tz: tzinfo,
                  reviews: int, source: LogSource | None) -> dict[str, Any]:
     """A card as the JSON object documented in the README."""
-    state = card_state(card)
-    return {
-        "id": card.id,
-        "topic": card.topic,
-        "notes": card.notes,
-        "section": card.section,
-        "source": source_label(source, card.source_line),
-        "learned_on": card.learned_on.isoformat(),
-        "state": STATE_NAMES.get(card.state, str(card.state)),
-        "due": _iso(card.due, tz),
-        "stability": card.stability,
-        "difficulty": card.difficulty,
-        "retrievability": round(engine.retrievability(state, now), 4),
-        "reviews": reviews,
-        "last_review": _iso(card.last_review, tz),
-        "suspended": card.suspended,
-        "in_log": card.in_log,
-    }
+    return cardview.card_to_dict(card, engine=engine, now=now, tz=tz, reviews=reviews,
+                                 source_path=source.path if source is not None else None)
 
 
 def review_to_dict(review: Review, tz: tzinfo) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from srs.engine import CardState, Engine
 from srs.models import Card, Review
-from srs.queue import DayClock, active_cards
-from srs.repository import active_events, card_state
+from srs.queue import DayClock
+from srs.repository import active_cards, active_events, card_state
 
 REVIEW_STATE = 2
 PASS = 2  # hard or better

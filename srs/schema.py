@@ -1,0 +1,7 @@
+"""The schema revision this code expects, known without loading SQLAlchemy or Alembic.
+
+A test keeps SCHEMA_HEAD equal to the head of alembic/versions.
+"""
+
+SCHEMA_HEAD = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
