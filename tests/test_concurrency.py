@@ -94,7 +94,7 @@ def test_concurrent_graders_and_an_import_lose_nothing(
 def test_import_killed_half_way_leaves_nothing_and_completes_next_time(
         db_url: str, srs_home: Path, write_log: Callable[..., Path],
         query: Callable[[str], list[tuple[Any, ...]]]) -> None:
-    log = write_log(big_log(3000))
+    log = write_log(big_log(20000))
     proc = subprocess.Popen([REVIEW, "import", str(log)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     # Kill it once it is writing: the card table exists (schema done) and time has passed.
@@ -103,7 +103,7 @@ def test_import_killed_half_way_leaves_nothing_and_completes_next_time(
         time.sleep(0.2)
         try:
             if query("SELECT count(*) FROM alembic_version") == [(1,)]:
-                time.sleep(0.5)
+                time.sleep(1.0)  # the schema appears after parsing; writing takes seconds
                 break
         except Exception:  # the schema is not there yet
             continue
@@ -114,7 +114,7 @@ def test_import_killed_half_way_leaves_nothing_and_completes_next_time(
     assert query("SELECT count(*) FROM review") == [(0,)]
     result = review("import", str(log), "--json")
     assert result.returncode == 0, result.stderr
-    assert query("SELECT count(*) FROM card") == [(3000,)]
+    assert query("SELECT count(*) FROM card") == [(20000,)]
     if db_url.startswith("sqlite"):
         assert query("PRAGMA integrity_check") == [("ok",)]
 
