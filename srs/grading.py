@@ -228,7 +228,7 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
     start, end = clock.bounds(today)
     load = {today: reviews_done(conn, start, end)}
     for (due,) in conn.all(f"SELECT c.due FROM card c WHERE {ACTIVE} AND c.due >= :end",
-                           end=conn.stamp(end)):
+                           end=conn.stamp(end), no=False):
         day = clock.day_of(conn.moment(due))  # type: ignore[arg-type]
         load[day] = load.get(day, 0) + 1
     # An even share per day over the N days, never above the daily limit; what does

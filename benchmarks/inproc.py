@@ -1,0 +1,162 @@
+"""In-process timings, each in a worker process of its own so nothing leaks between them.
+
+`benchmarks.run` starts `python -m benchmarks.inproc KIND ...` and reads one JSON object
+from its stdout. Only the operation is timed: opening the database or the collection,
+and choosing the cards, are not.
+
+    python -m benchmarks.inproc ours-queue SRS_HOME --runs 20
+    python -m benchmarks.inproc ours-grade SRS_HOME --ids 5,6,7
+    python -m benchmarks.inproc ours-due-ids SRS_HOME --count 15
+    python -m benchmarks.inproc anki-queue COLLECTION --runs 10
+    python -m benchmarks.inproc anki-answer COLLECTION --runs 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _app(home: str) -> Any:
+    from srs.app import App
+    from srs.paths import user_paths
+
+    return App(paths=user_paths({"SRS_HOME": home}))
+
+
+def ours_queue(home: str, runs: int, budget: float) -> dict[str, Any]:
+    """srs.queue.build_queue in a fresh read transaction each run, as `review today` calls it."""
+    from srs.queue import build_queue
+
+    app = _app(home)
+    config = app.config
+    samples: list[float] = []
+    started = time.perf_counter()
+    due_total = shown = 0
+    for _run in range(runs):
+        with app.sql_reading() as conn:
+            engine = app.sql_engine(conn)
+            now = app.now()
+            gc.collect()
+            t0 = time.perf_counter()
+            queue = build_queue(conn, engine=engine, clock=app.clock, now=now,
+                                order=str(config["order"]),
+                                max_per_day=int(config["max_reviews_per_day"]))
+            samples.append(time.perf_counter() - t0)
+            due_total, shown = queue.due_total, len(queue.entries)
+        if time.perf_counter() - started > budget and len(samples) >= 3:
+            break
+    app.close()
+    return {"samples": samples, "due_total": due_total, "shown": shown}
+
+
+def ours_due_ids(home: str, count: int) -> dict[str, Any]:
+    """The ids of due cards, most at risk first, to grade (not timed)."""
+    from srs.queue import build_queue
+
+    app = _app(home)
+    with app.sql_reading() as conn:
+        queue = build_queue(conn, engine=app.sql_engine(conn), clock=app.clock,
+                            now=app.now(), limit=count)
+        ids = [entry.card.id for entry in queue.entries]
+    app.close()
+    return {"ids": ids}
+
+
+def ours_grade(home: str, ids: list[int]) -> dict[str, Any]:
+    """srs.grading.grade in its own write transaction (committed), one card per run."""
+    from srs.grading import grade
+
+    app = _app(home)
+    app.sql_write(lambda c: app.sql_engine(c))  # open, pragmas and schema check: not timed
+    samples = []
+    for card_id in ids:
+        gc.collect()
+        t0 = time.perf_counter()
+        app.sql_write(lambda c, cid=card_id: grade(
+            c, cid, 3, engine=app.sql_engine(c), clock=app.clock, now=app.now()))
+        samples.append(time.perf_counter() - t0)
+    app.close()
+    return {"samples": samples}
+
+
+def anki_queue(path: str, runs: int, budget: float) -> dict[str, Any]:
+    """Anki's v3 queue built from scratch: a freshly opened collection each run.
+
+    The backend caches the queue until the collection changes, so a second call on the
+    same collection would time the cache; reopening (not timed) makes every run a build.
+    """
+    from anki.collection import Collection
+
+    samples: list[float] = []
+    started = time.perf_counter()
+    review_count = 0
+    for _run in range(runs):
+        col = Collection(path)
+        col.card_count()  # opened and the database touched: not timed
+        gc.collect()
+        t0 = time.perf_counter()
+        queued = col.sched.get_queued_cards()
+        samples.append(time.perf_counter() - t0)
+        review_count = queued.review_count
+        col.close()
+        if time.perf_counter() - started > budget and len(samples) >= 3:
+            break
+    return {"samples": samples, "review_count": review_count}
+
+
+def anki_answer(path: str, runs: int) -> dict[str, Any]:
+    """Anki answering the top card of its queue Good: build_answer and answer_card."""
+    from anki.collection import Collection  # first: anki.cards alone is a circular import
+
+    # isort: split
+    from anki.cards import Card
+
+    col = Collection(path)
+    samples = []
+    for _run in range(runs):
+        queued = col.sched.get_queued_cards().cards[0]  # not timed
+        card = Card(col, backend_card=queued.card)
+        card.start_timer()
+        gc.collect()
+        t0 = time.perf_counter()
+        answer = col.sched.build_answer(card=card, states=queued.states, rating=3)
+        col.sched.answer_card(answer)
+        samples.append(time.perf_counter() - t0)
+    col.close()
+    return {"samples": samples}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=["ours-queue", "ours-grade", "ours-due-ids",
+                                         "anki-queue", "anki-answer"])
+    parser.add_argument("target", help="SRS_HOME for ours, the collection file for Anki")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=30.0,
+                        help="stop repeating after this many seconds (at least 3 runs)")
+    parser.add_argument("--ids", default="")
+    parser.add_argument("--count", type=int, default=10)
+    args = parser.parse_args(argv)
+    if args.kind == "ours-queue":
+        result = ours_queue(args.target, args.runs, args.budget)
+    elif args.kind == "ours-due-ids":
+        result = ours_due_ids(args.target, args.count)
+    elif args.kind == "ours-grade":
+        result = ours_grade(args.target, [int(i) for i in args.ids.split(",") if i])
+    elif args.kind == "anki-queue":
+        result = anki_queue(str(Path(args.target)), args.runs, args.budget)
+    else:
+        result = anki_answer(str(Path(args.target)), args.runs)
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

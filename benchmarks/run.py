@@ -1,0 +1,807 @@
+"""The benchmark: srs beside Anki's engine on logs of 1,000, 10,000 and 100,000 rows.
+
+    python -m benchmarks.run                 # everything (what `make bench` runs)
+    python -m benchmarks.run --quick         # a smoke run of every step, in about a minute
+    python -m benchmarks.run --sizes 1000,10000 --daemon-seconds 10
+
+Every figure is the median of several runs (the count is in the JSON). Whole-process
+figures time the real `review` command from start to exit; in-process figures time one
+call inside an already open database or collection (see benchmarks/inproc.py). Everything
+happens under a temporary SRS_HOME with `timezone = UTC`; nothing touches the real home.
+A command that does not exist yet is shown as "not available", never as a figure.
+Prints one table and writes benchmarks/results/latest.json (quick.json with --quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python benchmarks/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.generate import generate  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+PYTHON = sys.executable
+REVIEW = str(Path(PYTHON).parent / "review")
+SIZES = (1_000, 10_000, 100_000)
+OPTIMIZE_REVIEWS = 50_000
+SEED = 7
+MISSING_MARKS = ("No such command", "No module named 'cli.", "No module named 'scheduler")
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    """One row of the table: our figure and, where there is one, Anki's."""
+
+    key: str
+    label: str
+    size: int | None
+    unit: str = "s"
+    ours: list[float] = field(default_factory=list)
+    anki: list[float] = field(default_factory=list)
+    status: str = "ok"  # ok | not available | failed | skipped
+    note: str = ""
+    target: str = ""
+    passed: bool | None = None
+    ratio: float | None = None
+    versus: str = ""  # what the ratio compares with, when it is not Anki
+    peak_rss_mb: float | None = None  # of the measured process, for whole-process figures
+
+    @property
+    def ours_median(self) -> float | None:
+        return statistics.median(self.ours) if self.ours and self.status == "ok" else None
+
+    @property
+    def anki_median(self) -> float | None:
+        return statistics.median(self.anki) if self.anki else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "label": self.label, "size": self.size, "unit": self.unit,
+            "status": self.status, "ours": self.ours_median, "ours_runs": self.ours,
+            "anki": self.anki_median, "anki_runs": self.anki, "ratio": self.ratio,
+            "versus": self.versus or ("anki" if self.anki else None), "target": self.target,
+            "passed": self.passed, "note": self.note, "peak_rss_mb": self.peak_rss_mb,
+        }
+
+
+class Unavailable(Exception):
+    """The command is not there (yet)."""
+
+
+class CommandFailed(Exception):
+    """The command ran and failed."""
+
+
+@dataclass
+class Bench:
+    """The state of one benchmark run."""
+
+    work: Path
+    runs: int
+    quick: bool
+    daemon_seconds: float
+    anki: bool
+    measures: list[Measure] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, measure: Measure) -> Measure:
+        self.measures.append(measure)
+        return measure
+
+    def find(self, key: str, size: int | None) -> Measure | None:
+        for measure in self.measures:
+            if measure.key == key and measure.size == size:
+                return measure
+        return None
+
+
+def log(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- running things -----------------------------------------------------------------------
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SRS_DATABASE_URL",)}
+    env.update(SRS_HOME=str(home), COLUMNS="120", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def run_once(args: list[str], env: dict[str, str] | None = None,
+             stdin: str | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run a process to its end; its wall time and result. Raises Unavailable or CommandFailed.
+
+    The child is reaped with wait4 so that its own peak resident memory is known
+    (`PEAK_RSS_MB[-1]` after the call).
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=err,
+                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        if stdin is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin.encode())
+            proc.stdin.close()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(args, proc.returncode,
+                                           out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+    PEAK_RSS_MB.append(usage.ru_maxrss / 1024)
+    if done.returncode != 0:
+        text = done.stderr.strip()
+        if any(mark in text for mark in MISSING_MARKS):
+            raise Unavailable(text.splitlines()[-1] if text else "missing")
+        tail = " | ".join(text.splitlines()[-3:]) or done.stdout.strip()[-200:]
+        raise CommandFailed(f"exit {done.returncode}: {tail}")
+    return elapsed, done
+
+
+PEAK_RSS_MB: list[float] = []
+
+
+def review(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_once([REVIEW, *args], env_for(home))[1]
+
+
+def repeat(measure: Measure, runs: int, budget: float, once: Any) -> None:
+    """Call `once()` (returning seconds) up to `runs` times, stopping early past `budget` s."""
+    started = time.perf_counter()
+    try:
+        for _ in range(runs):
+            before = len(PEAK_RSS_MB)
+            measure.ours.append(once())
+            if len(PEAK_RSS_MB) > before:
+                measure.peak_rss_mb = max(measure.peak_rss_mb or 0.0, PEAK_RSS_MB[-1])
+            if time.perf_counter() - started > budget:
+                break
+    except Unavailable as err:
+        measure.status, measure.note = "not available", str(err)[:160]
+    except CommandFailed as err:
+        measure.status, measure.note = "failed", str(err)[:300]
+    if measure.status == "ok" and len(measure.ours) < runs:
+        measure.note = (measure.note + f" {len(measure.ours)} run(s): time budget").strip()
+
+
+def worker(*args: str) -> dict[str, Any]:
+    """Run a benchmarks.inproc worker and read its JSON."""
+    _elapsed, done = run_once([PYTHON, "-m", "benchmarks.inproc", *args], os.environ.copy())
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def fresh_home(path: Path) -> Path:
+    """An empty SRS_HOME with timezone UTC."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    review(path, "config", "set", "timezone", "UTC")
+    return path
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    return dst
+
+
+# --- the steps ----------------------------------------------------------------------------
+
+
+def step_floor(bench: Bench) -> None:
+    floor = bench.add(Measure("floor", 'floor: python -c "import sqlite3"', None))
+    repeat(floor, 10, 20, lambda: run_once([PYTHON, "-c", "import sqlite3"])[0])
+    home = fresh_home(bench.work / "empty")
+    start = bench.add(Measure("cli.start", "review --version (click start-up)", None))
+    repeat(start, 5, 20, lambda: run_once([REVIEW, "--version"], env_for(home))[0])
+
+
+def step_size(bench: Bench, size: int) -> Path | None:
+    """Import, today and grade at one size, with Anki beside us; the imported home."""
+    work = bench.work / f"n{size}"
+    work.mkdir(parents=True, exist_ok=True)
+    log_file = work / "log.md"
+    text, stats = generate(size, seed=SEED)
+    log_file.write_text(text, encoding="utf-8")
+    bench.info.setdefault("logs", {})[str(size)] = {
+        "rows": stats.rows, "studied": stats.studied, "pending": stats.pending,
+        "review_rows": stats.review_rows, "continuation_rows": stats.continuation_rows,
+        "self_tests": stats.self_tests, "bytes": len(text.encode()),
+    }
+    log(f"{size:,} rows: {stats}")
+    base = fresh_home(work / "base")
+    runs = 2 if bench.quick else bench.runs
+    budget = 20.0 if bench.quick else 100.0
+
+    first = bench.add(Measure("import.first", "first import (review import)", size))
+    homes = [work / f"import{i}" for i in range(runs)]
+
+    def first_import() -> float:
+        home = copy_home(base, homes[len(first.ours)])
+        return run_once([REVIEW, "import", str(log_file)], env_for(home))[0]
+
+    repeat(first, runs, budget, first_import)
+    if first.status != "ok":
+        return None
+    home = homes[len(first.ours) - 1]
+    for other in homes:
+        if other != home and other.exists():
+            shutil.rmtree(other)
+    log(f"{size:,}: first import {first.ours_median:.2f} s ({len(first.ours)} runs)")
+
+    again = bench.add(Measure("import.unchanged", "unchanged re-import", size))
+    repeat(again, runs, budget / 2,
+           lambda: run_once([REVIEW, "import", str(log_file)], env_for(home))[0])
+
+    con = sqlite3.connect(home / "data" / "srs.db")
+    cards, reviews = con.execute("SELECT (SELECT count() FROM card), (SELECT count() FROM review)"
+                                 ).fetchone()
+    con.close()
+    bench.info.setdefault("databases", {})[str(size)] = {"cards": cards, "reviews": reviews}
+
+    today = bench.add(Measure("today.process", "review today, whole process", size))
+    repeat(today, 3 if bench.quick else 5, 60,
+           lambda: run_once([REVIEW, "today"], env_for(home))[0])
+    queue = bench.add(Measure("queue.inproc", "queue building, in process", size))
+    try:
+        result = worker("ours-queue", str(home), "--runs", "5" if bench.quick else "20",
+                        "--budget", "10" if bench.quick else "40")
+        queue.ours = result["samples"]
+        queue.note = f"{result['due_total']:,} due"
+    except (Unavailable, CommandFailed) as err:
+        queue.status, queue.note = "failed", str(err)[:300]
+
+    grade_runs = 3 if bench.quick else 5
+    inproc_runs = 5 if bench.quick else 25
+    ids: list[int] = []
+    try:
+        ids = worker("ours-due-ids", str(home), "--count", str(grade_runs + inproc_runs))["ids"]
+    except (Unavailable, CommandFailed) as err:
+        log(f"no due ids: {err}")
+    while ids and len(ids) < grade_runs + inproc_runs:
+        ids = ids + ids
+
+    if bench.anki:
+        step_anki(bench, size, home, work)
+
+    grade_p = bench.add(Measure("grade.process", "review grade, whole process", size))
+    if ids:
+        process_ids = iter(ids[:grade_runs])
+        repeat(grade_p, grade_runs, 60, lambda: run_once(
+            [REVIEW, "grade", str(next(process_ids)), "good"], env_for(home))[0])
+    else:
+        grade_p.status, grade_p.note = "skipped", "no due card"
+    grade_i = bench.add(Measure("grade.inproc", "grade, in process (one write transaction)",
+                                size))
+    if ids:
+        try:
+            grade_i.ours = worker("ours-grade", str(home), "--ids",
+                                  ",".join(map(str, ids[grade_runs:])))["samples"]
+        except (Unavailable, CommandFailed) as err:
+            grade_i.status, grade_i.note = "failed", str(err)[:300]
+    else:
+        grade_i.status, grade_i.note = "skipped", "no due card"
+    return home
+
+
+def step_anki(bench: Bench, size: int, home: Path, work: Path) -> None:
+    """Anki's collection mirroring our cards, its queue, its answer and its whole process."""
+    path = work / "anki" / "collection.anki2"
+    try:
+        _t, done = run_once([PYTHON, "-m", "benchmarks.anki_collection", str(home), str(path)])
+    except (Unavailable, CommandFailed) as err:
+        log(f"Anki collection not built: {err}")
+        bench.info.setdefault("anki_errors", []).append(str(err)[:300])
+        return
+    built = json.loads(done.stdout)
+    bench.info.setdefault("anki_collections", {})[str(size)] = built
+    log(f"{size:,}: Anki collection {built}")
+    queue = bench.find("queue.inproc", size)
+    try:
+        result = worker("anki-queue", str(path), "--runs", "5" if bench.quick else "15",
+                        "--budget", "10" if bench.quick else "40")
+        if queue is not None:
+            queue.anki = result["samples"]
+            queue.note = (queue.note + f"; Anki {result['review_count']:,} queued").strip("; ")
+    except (Unavailable, CommandFailed) as err:
+        log(f"Anki queue failed: {err}")
+    process = bench.find("today.process", size)
+    script = ("from anki.collection import Collection\n"
+              f"col = Collection({str(path)!r})\n"
+              "queued = col.sched.get_queued_cards(fetch_limit=10)\n"
+              "print(queued.review_count, [c.card.id for c in queued.cards])\n"
+              "col.close()\n")
+    if process is not None:
+        for _ in range(3 if bench.quick else 5):
+            try:
+                process.anki.append(run_once([PYTHON, "-c", script])[0])
+            except (Unavailable, CommandFailed) as err:
+                log(f"Anki process failed: {err}")
+                break
+    answer_copy = work / "anki-answer" / "collection.anki2"
+    answer_copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, answer_copy)
+    bench.info.setdefault("anki_answer_collections", []).append(str(answer_copy))
+    try:
+        result = worker("anki-answer", str(answer_copy), "--runs", "5" if bench.quick else "25")
+        bench.info.setdefault("anki_answer", {})[str(size)] = result["samples"]
+    except (Unavailable, CommandFailed) as err:
+        log(f"Anki answer failed: {err}")
+
+
+def step_insight(bench: Bench, size: int, home: Path) -> None:
+    """stats, forecast and export at the largest size, whole process, when they exist."""
+    runs = 2 if bench.quick else 3
+    out = bench.work / "export.json"
+    for key, label, args in (
+        ("stats.process", "review stats, whole process", ["stats"]),
+        ("forecast.process", "review forecast, whole process", ["forecast"]),
+        ("export.process", "review export --format json, whole process",
+         ["export", "--format", "json", "-o", str(out)]),
+    ):
+        measure = bench.add(Measure(key, label, size))
+        repeat(measure, runs, 90, lambda a=args: run_once([REVIEW, *a], env_for(home))[0])
+        log(f"{label}: {measure.status} {measure.ours_median}")
+
+
+def step_optimize(bench: Bench, reviews: int) -> None:
+    """`review optimize` on a history of about `reviews` self-tests, whole process."""
+    work = bench.work / "optimize"
+    work.mkdir(parents=True, exist_ok=True)
+    text, stats = generate(reviews, seed=SEED + 1, max_reviews=reviews)
+    log_file = work / "log.md"
+    log_file.write_text(text, encoding="utf-8")
+    home = fresh_home(work / "home")
+    measure = bench.add(Measure("optimize.process", "review optimize, whole process", reviews))
+    try:
+        run_once([REVIEW, "optimize", "--help"], env_for(home))
+        run_once([REVIEW, "import", str(log_file)], env_for(home))
+    except Unavailable as err:
+        measure.status, measure.note = "not available", str(err)[:160]
+        return
+    except CommandFailed as err:
+        measure.status, measure.note = "failed", str(err)[:300]
+        return
+    con = sqlite3.connect(home / "data" / "srs.db")
+    (count,) = con.execute("SELECT count() FROM review WHERE kind = 'review'").fetchone()
+    con.close()
+    measure.note = f"{count:,} reviews in the database, {stats.studied:,} cards"
+    repeat(measure, 2 if bench.quick else 3, 60,
+           lambda: run_once([REVIEW, "optimize"], env_for(home))[0])
+    log(f"optimize: {measure.status} {measure.ours_median} {measure.note}")
+
+
+# --- the daemon ---------------------------------------------------------------------------
+
+
+def _proc_rss_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _proc_cpu_ticks(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def _start_daemon(home: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as err:
+        return subprocess.Popen([REVIEW, "daemon", "run"], env=env_for(home), cwd=ROOT,
+                                stdout=err, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop_daemon(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _daemon_available(home: Path) -> str | None:
+    """None when `review daemon run` exists, else why not."""
+    try:
+        run_once([REVIEW, "daemon", "run", "--help"], env_for(home))
+    except (Unavailable, CommandFailed) as err:
+        return str(err)[:160]
+    return None
+
+
+def step_daemon_idle(bench: Bench, homes: dict[int, Path]) -> None:
+    """Idle daemons' resident memory and CPU over `daemon_seconds`, one per size, side by side.
+
+    The daemons of the smallest and the largest database run in the same window, so the
+    cost of a bigger database shows without a second minute of waiting.
+    """
+    chosen = sorted({min(homes), max(homes)}) if homes else []
+    missing = _daemon_available(fresh_home(bench.work / "daemon-probe"))
+    if missing is not None or not chosen:
+        for measure in (Measure("daemon.rss", "idle daemon, resident memory", None, unit="MB"),
+                        Measure("daemon.cpu", "idle daemon, CPU", None, unit="%")):
+            measure.status, measure.note = "not available", missing or "no database"
+            bench.add(measure)
+        return
+    rows = {size: (bench.add(Measure("daemon.rss", "idle daemon, resident memory", size,
+                                     unit="MB")),
+                   bench.add(Measure("daemon.cpu", "idle daemon, CPU", size, unit="%")))
+            for size in chosen}
+    procs: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
+    try:
+        for size in chosen:
+            home = copy_home(homes[size], bench.work / f"daemon-idle-{size}")
+            review(home, "config", "set", "reminders.channels", "log")
+            log_path = bench.work / f"daemon-idle-{size}.log"
+            procs[size] = (_start_daemon(home, log_path), log_path)
+        settle = 3.0 if bench.quick else 10.0
+        time.sleep(settle)  # start-up, the first plan and any catch-up digest
+        alive = {}
+        for size, (proc, log_path) in procs.items():
+            if proc.poll() is None:
+                alive[size] = proc
+                continue
+            tail = log_path.read_text(errors="replace")[-300:]
+            for measure in rows[size]:
+                measure.status, measure.note = "failed", f"daemon exited {proc.returncode}: {tail}"
+        ticks0 = {size: _proc_cpu_ticks(proc.pid) for size, proc in alive.items()}
+        wall0 = time.monotonic()
+        peaks: dict[int, float] = {size: 0.0 for size in alive}
+        while time.monotonic() - wall0 < bench.daemon_seconds:
+            for size, proc in alive.items():
+                kb = _proc_rss_kb(proc.pid)
+                if kb is not None:
+                    peaks[size] = max(peaks[size], kb / 1024)
+            time.sleep(min(1.0, bench.daemon_seconds / 10))
+        wall1 = time.monotonic()
+        hz = os.sysconf("SC_CLK_TCK")
+        for size, proc in alive.items():
+            rss, cpu = rows[size]
+            ticks1 = _proc_cpu_ticks(proc.pid)
+            start = ticks0[size]
+            if proc.poll() is not None or start is None or ticks1 is None:
+                rss.status = cpu.status = "failed"
+                rss.note = cpu.note = "daemon exited while measured"
+                continue
+            rss.ours = [peaks[size]]
+            rss.note = f"largest VmRSS over {wall1 - wall0:.0f} s, after {settle:.0f} s start-up"
+            cpu.ours = [100.0 * (ticks1 - start) / hz / (wall1 - wall0)]
+            cpu.note = f"{ticks1 - start} ticks in {wall1 - wall0:.0f} s"
+    finally:
+        for proc, _log in procs.values():
+            _stop_daemon(proc)
+
+
+CHANNEL = """#!{python}
+import json, sys, time
+t = time.time()
+data = sys.stdin.read()
+with open({out!r}, "a", encoding="utf-8") as fh:
+    fh.write(json.dumps({{"t": t, "argv": sys.argv[1:], "stdin": data}}) + "\\n")
+"""
+
+
+def step_daemon_latency(bench: Bench) -> None:
+    """A card falls due while the daemon runs; when does the command channel run?"""
+    measure = bench.add(Measure("daemon.latency", "reminder latency (command channel)", None))
+    home = fresh_home(bench.work / "daemon-latency")
+    missing = _daemon_available(home)
+    if missing is not None:
+        measure.status, measure.note = "not available", missing
+        return
+    today = datetime.now(timezone.utc).date()
+    log_file = home / "log.md"
+    log_file.write_text("## Week\n\n| Topic | Status | Date |\n|---|---|---|\n"
+                        f"| Latency probe | done | {today.isoformat()} |\n", encoding="utf-8")
+    received = home / "received.jsonl"
+    channel = home / "channel.py"
+    channel.write_text(CHANNEL.format(python=PYTHON, out=str(received)), encoding="utf-8")
+    channel.chmod(0o755)
+    for key, value in (("reminders.channels", "command"), ("reminders.command", str(channel)),
+                       ("reminders.quiet_hours", "")):
+        review(home, "config", "set", key, value)
+    review(home, "import", str(log_file))
+    lead = 8.0 if bench.quick else 15.0
+    due = datetime.now(timezone.utc) + timedelta(seconds=lead)
+    con = sqlite3.connect(home / "data" / "srs.db")
+    stamp = due.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    con.execute("UPDATE card SET due = ?, updated_at = ?", (stamp, stamp))
+    con.commit()
+    con.close()
+    proc = _start_daemon(home, bench.work / "daemon-latency.log")
+    try:
+        deadline = due.timestamp() + (15 if bench.quick else 45)
+        while time.time() < deadline and proc.poll() is None:
+            if received.exists() and any(
+                    json.loads(line)["t"] >= due.timestamp() - 0.5
+                    for line in received.read_text().splitlines() if line.strip()):
+                break
+            time.sleep(0.1)
+    finally:
+        _stop_daemon(proc)
+    calls = [json.loads(line) for line in received.read_text().splitlines()
+             if line.strip()] if received.exists() else []
+    early = [c for c in calls if c["t"] < due.timestamp() - 0.5]
+    late = [c for c in calls if c["t"] >= due.timestamp() - 0.5]
+    if late:
+        measure.ours = [max(0.0, late[0]["t"] - due.timestamp())]
+        measure.note = f"card due {lead:.0f} s after the daemon started"
+    else:
+        measure.status = "failed"
+        measure.note = f"no reminder within {deadline - due.timestamp():.0f} s of the due time"
+    if early:
+        measure.note += f"; {len(early)} reminder(s) before the due time"
+    bench.info["latency_calls"] = calls[:5]
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+def judge(bench: Bench, sizes: list[int]) -> None:
+    """Attach the targets of issue 7 to their rows, and add the rows that compare sizes."""
+    big, small = max(sizes), min(sizes)
+    for size in sizes:
+        queue = bench.find("queue.inproc", size)
+        if queue and queue.ours_median and queue.anki_median:
+            queue.ratio = queue.ours_median / queue.anki_median
+            if size == big:
+                queue.target, queue.passed = "≤ 0.25 × Anki", queue.ratio <= 0.25
+        today = bench.find("today.process", size)
+        if today and today.ours_median and today.anki_median:
+            today.ratio = today.ours_median / today.anki_median
+            if size == big:
+                today.target, today.passed = "≤ Anki's process", today.ratio <= 1.0
+        grade = bench.find("grade.inproc", size)
+        answers = bench.info.get("anki_answer", {}).get(str(size))
+        if grade and answers:
+            grade.anki = answers
+            if grade.ours_median and grade.anki_median:
+                grade.ratio = grade.ours_median / grade.anki_median
+                if size == big:
+                    grade.target, grade.passed = "≤ Anki's answer", grade.ratio <= 1.0
+    if big != small:
+        for key, label, limit in (
+            ("today.process", "review today, 100k vs 1k (flat)", 1.2),
+            ("grade.process", "review grade, 100k vs 1k (flat)", 1.2),
+        ):
+            high, low = bench.find(key, big), bench.find(key, small)
+            row = bench.add(Measure(key + ".scaling", label.replace("100k", f"{big:,}")
+                                    .replace("1k", f"{small:,}"), big))
+            if high and low and high.ours_median and low.ours_median:
+                row.ours = [high.ours_median]
+                row.ratio = high.ours_median / low.ours_median
+                row.versus = f"ours at {small:,}"
+                row.target, row.passed = f"≤ {limit} × ours at {small:,}", row.ratio <= limit
+            else:
+                row.status = "skipped"
+    first = bench.find("import.first", big)
+    if first and first.ours_median:
+        first.target = "< 30 s" if big >= 100_000 else ""
+        first.passed = first.ours_median < 30 if big >= 100_000 else None
+        again = bench.find("import.unchanged", big)
+        if again and again.ours_median:
+            again.ratio, again.versus = again.ours_median / first.ours_median, "first import"
+            if big >= 100_000:
+                again.target = "< 6 s and < 0.2 × first"
+                again.passed = again.ours_median < 6 and again.ratio < 0.2
+    mid = sorted(sizes)[-2] if len(sizes) > 1 else None
+    if mid and first and first.ours_median:
+        lower = bench.find("import.first", mid)
+        if lower and lower.ours_median:
+            row = bench.add(Measure("import.scaling", f"first import, {big:,} vs {mid:,} (linear)",
+                                    big))
+            row.ours = [first.ours_median]
+            row.ratio = first.ours_median / lower.ours_median
+            row.versus = f"ours at {mid:,}"
+            limit = 1.2 * big / mid
+            row.target, row.passed = f"≤ {limit:.0f} × ours at {mid:,}", row.ratio <= limit
+    opt = bench.find("optimize.process", OPTIMIZE_REVIEWS)
+    if opt and opt.ours_median is not None:
+        opt.target, opt.passed = "< 2 s", opt.ours_median < 2
+    for key, limit, text in (("daemon.rss", 60, "≤ 60 MB"), ("daemon.cpu", 0.5, "≤ 0.5 %"),
+                             ("daemon.latency", 2, "≤ 2 s")):
+        for measure in bench.measures:
+            if measure.key == key:
+                measure.target = text
+                if measure.ours_median is not None:
+                    measure.passed = measure.ours_median <= limit
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    return f"{value:.2f} %"
+
+
+def table_rows(bench: Bench) -> list[list[str]]:
+    order = ["floor", "cli.start", "import.first", "import.unchanged", "import.scaling",
+             "today.process", "today.process.scaling", "queue.inproc", "grade.process",
+             "grade.process.scaling", "grade.inproc", "stats.process", "forecast.process",
+             "export.process", "optimize.process", "daemon.rss", "daemon.cpu",
+             "daemon.latency"]
+    measures = sorted(bench.measures, key=lambda m: (
+        order.index(m.key) if m.key in order else 99, m.size or 0))
+    rows = []
+    for m in measures:
+        ours = fmt(m.ours_median, m.unit) if m.status == "ok" else m.status
+        if m.status == "ok" and len(m.ours) > 1:
+            ours += f" ×{len(m.ours)}"
+        anki = fmt(m.anki_median, m.unit) if m.anki else "—"
+        if m.ratio is None:
+            ratio = "—"
+        else:
+            ratio = f"{m.ratio:.2f}" + (f" (vs {m.versus})" if m.versus else "")
+        verdict = "—" if m.passed is None else ("pass" if m.passed else "FAIL")
+        if m.target and m.passed is None:
+            verdict = m.status if m.status != "ok" else "—"
+        rows.append([m.label, f"{m.size:,}" if m.size else "—", ours, anki, ratio,
+                     m.target or "—", verdict])
+    return rows
+
+
+HEADERS = ["measure", "size", "ours", "Anki", "ratio", "target", "pass/fail"]
+
+
+def plain_table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def print_table(bench: Bench) -> str:
+    rows = table_rows(bench)
+    text = plain_table(rows)
+    try:
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(box=box.SIMPLE_HEAVY, title="srs beside Anki (median of runs; ×N = runs)")
+        for name in HEADERS:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            style = "red" if row[-1] == "FAIL" else ("green" if row[-1] == "pass" else None)
+            table.add_row(*row, style=style)
+        Console(width=200).print(table)
+    except ImportError:
+        print(text)
+    return text
+
+
+def notes(bench: Bench) -> None:
+    for m in bench.measures:
+        said = [m.note] if m.note else []
+        if m.peak_rss_mb:
+            said.append(f"peak RSS {m.peak_rss_mb:.0f} MB")
+        if said:
+            size = f" {m.size:,}" if m.size else ""
+            print(f"  {m.label}{size}: {'; '.join(said)}")
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {"python": platform.python_version(), "machine": platform.machine(),
+             "cpus": str(os.cpu_count())}
+    for name in ("srs", "anki", "fsrs", "sqlalchemy", "fsrs-rs-python"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", help="comma-separated row counts (default 1000,10000,100000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast smoke run: 1,000 rows, few runs, short daemon window")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs of each import (fewer when one is slow); default 3")
+    parser.add_argument("--daemon-seconds", type=float, default=None,
+                        help="how long to watch the idle daemon (default 60, quick 5)")
+    parser.add_argument("--optimize-reviews", type=int, default=None,
+                        help=f"reviews for optimize (default {OPTIMIZE_REVIEWS:,})")
+    parser.add_argument("--no-anki", action="store_true", help="leave Anki out")
+    parser.add_argument("--no-daemon", action="store_true", help="leave the daemon out")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("-o", "--output", help="JSON file (default benchmarks/results/latest.json, "
+                        "or quick.json with --quick, so a smoke run never replaces real figures)")
+    args = parser.parse_args(argv)
+
+    sizes = ([int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes
+             else ([1000] if args.quick else list(SIZES)))
+    anki = not args.no_anki
+    if anki:
+        try:
+            import anki as _anki  # noqa: F401
+        except ImportError:
+            log("the anki package is not installed (pip install -e '.[bench]'): no Anki column")
+            anki = False
+    daemon_seconds = args.daemon_seconds or (5.0 if args.quick else 60.0)
+    optimize_reviews = args.optimize_reviews or (3000 if args.quick else OPTIMIZE_REVIEWS)
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="srs-bench-"))
+    bench = Bench(work, max(1, args.runs), args.quick, daemon_seconds, anki)
+    bench.info.update(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      versions=versions(), sizes=sizes, seed=SEED, quick=args.quick,
+                      workdir=str(work))
+    homes: dict[int, Path] = {}
+    try:
+        log(f"working in {work}")
+        step_floor(bench)
+        for size in sorted(sizes):
+            home = step_size(bench, size)
+            if home is not None:
+                homes[size] = home
+        big = max(sizes)
+        if big in homes:
+            step_insight(bench, big, homes[big])
+        step_optimize(bench, optimize_reviews)
+        if not args.no_daemon:
+            step_daemon_idle(bench, homes)
+            step_daemon_latency(bench)
+        judge(bench, sorted(sizes))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    bench.info["seconds"] = round(time.perf_counter() - started, 1)
+    text = print_table(bench)
+    notes(bench)
+    out = Path(args.output or RESULTS / ("quick.json" if args.quick else "latest.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"info": bench.info, "table": text,
+                               "measures": [m.to_json() for m in bench.measures]},
+                              ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\n{len(bench.measures)} figures in {out} ({bench.info['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The reminder daemon and its ledger: daemon run/start/stop/status/install, remind, reminders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.output import json_option, print_json, short
+from srs.app import App
+from srs.i18n import _
+
+CHECK_HELP = "Seconds between checks for changes made by other commands (default 30)."
+
+
+def _files(app: App) -> tuple[str, Any]:
+    from scheduler.files import absolute_url, daemon_files, database_url
+
+    url = absolute_url(database_url(app.paths, app.db_url))
+    return url, daemon_files(app.paths, url)
+
+
+def _settings(app: App) -> Any:
+    from srs.reminders import settings_from_config
+
+    return settings_from_config(app.config)
+
+
+def _when(moment: datetime | None, app: App) -> str:
+    return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _iso(moment: datetime | None, app: App) -> str | None:
+    return moment.astimezone(app.tz).isoformat() if moment else None
+
+
+def _daemon_env(app: App, url: str) -> dict[str, str]:
+    """What a daemon started from here needs to find the same files and database."""
+    env: dict[str, str] = {}
+    if os.environ.get("SRS_HOME"):
+        env["SRS_HOME"] = str(Path(os.environ["SRS_HOME"]).expanduser().resolve())
+    if app.db_url or os.environ.get("SRS_DATABASE_URL"):
+        env["SRS_DATABASE_URL"] = url
+    return env
+
+
+@click.group("daemon")
+def daemon_group() -> None:
+    """Run the reminder daemon: digests, due-now reminders, and the log followed.
+
+    \b
+    Examples:
+        review daemon start
+        review daemon status
+        review daemon install
+    """
+
+
+@daemon_group.command("run")
+@click.option("--check-every", type=click.FloatRange(min=0.2), default=30.0, show_default=False,
+              help=CHECK_HELP)
+@click.option("--detach", is_flag=True, hidden=True)
+@click.option("--log-file", type=click.Path(path_type=Path), hidden=True)
+@click.pass_obj
+def run_cmd(app: App, check_every: float, detach: bool, log_file: Path | None) -> None:
+    """Run the daemon in the foreground, logging to stderr (for systemd, launchd, containers).
+
+    SIGTERM or Ctrl-C stops it; SIGHUP reloads the settings.
+
+    \b
+    Example:
+        review daemon run
+    """
+    from scheduler.daemon import Daemon, configure_logging
+    from scheduler.daemon import detach as leave
+
+    url, files = _files(app)
+    if detach:
+        leave(log_file or files.log_file)
+    configure_logging()
+    Daemon(app.paths, url, files, check_every=check_every).run()
+
+
+@daemon_group.command("start")
+@click.option("--check-every", type=click.FloatRange(min=0.2), help=CHECK_HELP)
+@click.pass_obj
+def start_cmd(app: App, check_every: float | None) -> None:
+    """Start the daemon in the background, with a pid file and a log file.
+
+    \b
+    Example:
+        review daemon start
+    """
+    from scheduler import control
+
+    url, files = _files(app)
+    _settings(app)  # bad settings are reported here, not in the log
+    app.db  # noqa: B018 -- open and migrate now, so that a problem shows here
+    env = {**os.environ, **_daemon_env(app, url)}
+    running = control.start(files, env, check_every=check_every)
+    click.echo(_("daemon started (pid {pid}); log: {log}").format(
+        pid=running.pid, log=files.log_file))
+
+
+@daemon_group.command("stop")
+@click.pass_obj
+def stop_cmd(app: App) -> None:
+    """Stop the daemon (SIGTERM) and wait until it has exited.
+
+    \b
+    Example:
+        review daemon stop
+    """
+    from scheduler import control
+
+    _url, files = _files(app)
+    pid = control.stop(files)
+    if pid is None:
+        click.echo(_("no daemon is running for this database"))
+    else:
+        click.echo(_("daemon stopped (pid {pid})").format(pid=pid))
+
+
+@daemon_group.command("status")
+@json_option
+@click.pass_context
+def status_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Show whether the daemon runs, the next reminder, and the last one sent.
+
+    Exits 0 when the daemon runs and 3 when it does not, as `systemctl status` does.
+
+    \b
+    Examples:
+        review daemon status
+        review daemon status --json
+    """
+    from scheduler import control
+    from srs.channels import channel_id
+    from srs.db import safe_url
+    from srs.reminders import last_sent, next_wake
+
+    app: App = ctx.obj
+    url, files = _files(app)
+    running = control.state(files)
+    settings = _settings(app)
+    with app.db.reading() as session:
+        wake = next_wake(session, settings, app.now())
+        last = last_sent(session)
+    channels = [channel_id(spec) for spec in settings.channels]
+    if as_json:
+        print_json({
+            "running": running.running, "pid": running.pid, "since": running.since,
+            "database": safe_url(url), "log_file": str(files.log_file),
+            "next": {"kind": wake.kind, "at": _iso(wake.at, app)} if wake else None,
+            "last_sent": {"kind": last.kind, "key": last.key, "channel": last.channel,
+                          "at": _iso(last.sent_at, app), "title": last.title} if last else None,
+            "channels": channels,
+        })
+    else:
+        if running.running:
+            click.echo(_("daemon: running (pid {pid}, since {since})").format(
+                pid=running.pid, since=running.since or "?"))
+        else:
+            click.echo(_("daemon: not running (start it with 'review daemon start')"))
+        click.echo(_("database: {url}").format(url=safe_url(url)))
+        click.echo(_("log: {path}").format(path=files.log_file))
+        click.echo(_("next reminder: {what}").format(
+            what=_("{kind} at {at}").format(kind=wake.kind, at=_when(wake.at, app))
+            if wake else _("none planned")))
+        click.echo(_("last sent: {what}").format(
+            what=_("{kind} {key} on {channel} at {at}: {title}").format(
+                kind=last.kind, key=last.key, channel=last.channel,
+                at=_when(last.sent_at, app), title=last.title) if last else _("nothing yet")))
+        click.echo(_("channels: {channels}").format(channels=", ".join(channels)))
+    if not running.running:
+        ctx.exit(3)
+
+
+@daemon_group.command("install")
+@click.pass_obj
+def install_cmd(app: App) -> None:
+    """Write a systemd user unit that runs 'review daemon run', and say how to enable it.
+
+    \b
+    Example:
+        review daemon install
+    """
+    from scheduler import control
+
+    url, _files_ = _files(app)
+    path, changed = control.install(_daemon_env(app, url))
+    click.echo((_("wrote {path}") if changed else _("{path} is up to date")).format(path=path))
+    click.echo(_("enable and start it with:"))
+    click.echo("    " + control.enable_hint(path))
+
+
+def _channel_logging() -> None:
+    """Let the log channel (and delivery warnings) reach stderr in a one-off command."""
+    import logging
+
+    logger = logging.getLogger("srs.reminders")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+@click.command("remind")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
+@json_option
+@click.pass_context
+def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Send what is owed now, once, as one pass of the daemon would (for cron, or testing).
+
+    \b
+    Examples:
+        review remind --dry-run
+        review remind
+    """
+    import socket
+
+    from srs import clock
+    from srs.channels import Channels, channel_id
+    from srs.reminders import next_wake, preview, run_once
+
+    app: App = ctx.obj
+    settings = _settings(app)
+    now = app.now()
+    if dry_run:
+        with app.db.reading() as session:
+            plan, retries = preview(session, settings, app.engine(session), now)
+            wake = next_wake(session, settings, now)
+        message = plan.message
+        channels = [channel_id(spec) for spec in settings.channels]
+        if as_json:
+            print_json({
+                "dry_run": True, "at": _iso(now, app),
+                "would_send": {"kind": message.kind, "keys": list(message.keys),
+                               "title": message.title, "body": message.body,
+                               "channels": channels} if message else None,
+                "retries": [{"id": r.id, "kind": r.kind, "key": r.key, "channel": r.channel,
+                             "attempts": r.attempts} for r in retries],
+                "held_until": _iso(plan.held_until, app),
+                "next": {"kind": wake.kind, "at": _iso(wake.at, app)} if wake else None,
+            })
+            return
+        if message is not None:
+            click.echo(_("would send a {kind} reminder on {channels}: {title}").format(
+                kind=message.kind, channels=", ".join(channels), title=message.title))
+            for line in message.body.splitlines():
+                click.echo(f"    {line}")
+        elif plan.held_until is not None:
+            click.echo(_("quiet hours: a reminder is held until {at}").format(
+                at=_when(plan.held_until, app)))
+        else:
+            click.echo(_("nothing to send now"))
+        for row in retries:
+            click.echo(_("would retry the {kind} reminder {key} on {channel} (attempt {n})")
+                       .format(kind=row.kind, key=row.key, channel=row.channel,
+                               n=row.attempts + 1))
+        click.echo(_("next reminder: {what}").format(
+            what=_("{kind} at {at}").format(kind=wake.kind, at=_when(wake.at, app))
+            if wake else _("none planned")))
+        click.echo(_("dry run: nothing sent or recorded"))
+        return
+    _channel_logging()
+    channels_ = Channels(command=str(app.config["reminders.command"]))
+    report = run_once(app.db, settings, app.engine, now, channels_.send, clock=clock.now,
+                      who=f"{socket.gethostname()}:{os.getpid()}")
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    if as_json:
+        print_json({
+            "dry_run": False, "at": _iso(now, app),
+            "sent": [o.to_json() for o in report.outcomes],
+            "held_until": _iso(report.held_until, app),
+            "skipped_digest": report.skipped_digest,
+        })
+    else:
+        for outcome in report.outcomes:
+            click.echo(_("{kind} reminder {status} on {channel}: {title}").format(
+                kind=outcome.kind, status=outcome.status, channel=outcome.channel,
+                title=outcome.title) + (f" ({outcome.detail})" if outcome.detail else ""))
+        if not report.outcomes:
+            if report.held_until is not None:
+                click.echo(_("quiet hours: a reminder is held until {at}").format(
+                    at=_when(report.held_until, app)))
+            else:
+                click.echo(_("nothing to send now"))
+    if failed:
+        ctx.exit(1)
+
+
+@click.command("reminders")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed", "skipped", "expired"]),
+              help="Only reminders with this status.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show at most N reminders, newest first.")
+@json_option
+@click.pass_obj
+def reminders_cmd(app: App, status: str | None, limit: int, as_json: bool) -> None:
+    """List the reminder ledger: what was sent, what failed and is retried, what is pending.
+
+    \b
+    Examples:
+        review reminders
+        review reminders --status failed --json
+    """
+    from srs.reminders import ledger, reminder_to_dict
+
+    with app.db.reading() as session:
+        rows = ledger(session, status=status, limit=limit)
+    if as_json:
+        print_json([reminder_to_dict(row, app.tz) for row in rows])
+        return
+    if not rows:
+        click.echo(_("no reminders yet"))
+        return
+    from rich.table import Table
+
+    from cli.output import console
+
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "kind", "key", "channel", "status", "tries", "sent", "detail"):
+        table.add_column(_(name), overflow="fold")
+    for row in rows:
+        table.add_row(str(row.id), row.kind, row.key, row.channel, row.status,
+                      str(row.attempts), _when(row.sent_at, app), short(row.detail or row.title))
+    console().print(table)

@@ -1,0 +1,167 @@
+"""The daemon's files in the state folder: pid, lock, log and state, one set per database."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from srs.errors import SrsError
+from srs.i18n import _
+from srs.paths import Paths
+
+
+class DaemonError(SrsError):
+    """A daemon that cannot be started, found or stopped."""
+
+
+def database_url(paths: Paths, db_url: str | None) -> str:
+    """The database a command or daemon uses: --db, SRS_DATABASE_URL, or the default."""
+    return db_url or os.environ.get("SRS_DATABASE_URL") or f"sqlite:///{paths.default_db}"
+
+
+def absolute_url(url: str) -> str:
+    """`url` with an SQLite path made absolute, so a daemon in another folder finds it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return url
+    return parsed.set(database=str(Path(database).expanduser().resolve())).render_as_string(
+        hide_password=False)
+
+
+def _identity(url: str) -> str:
+    """What names a database regardless of how its URL is written (and of its password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(absolute_url(url)).set(password=None).render_as_string()
+    except ArgumentError:
+        return url
+
+
+@dataclass(frozen=True)
+class DaemonFiles:
+    """Where one database's daemon keeps its pid, lock, log and state."""
+
+    state_dir: Path
+    stem: str
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / f"{self.stem}.pid"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state_dir / f"{self.stem}.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / f"{self.stem}.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / f"{self.stem}.json"
+
+    def read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def read_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write_running(self, state: dict[str, Any]) -> None:
+        """Write the pid and state files (atomically: a reader never sees half of one)."""
+        from srs.paths import make_private_dir
+
+        make_private_dir(self.state_dir)
+        _replace(self.pid_file, f"{os.getpid()}\n")
+        _replace(self.state_file, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
+
+    def remove_running(self) -> None:
+        for path in (self.pid_file, self.state_file):
+            path.unlink(missing_ok=True)
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+def daemon_files(paths: Paths, url: str) -> DaemonFiles:
+    """The files of the daemon for database `url`: `daemon.*` for the default database,
+    `daemon-<hash>.*` for another, so each database has at most one daemon here."""
+    if _identity(url) == _identity(f"sqlite:///{paths.default_db}"):
+        return DaemonFiles(paths.state_dir, "daemon")
+    digest = hashlib.sha256(_identity(url).encode()).hexdigest()[:10]
+    return DaemonFiles(paths.state_dir, f"daemon-{digest}")
+
+
+class DaemonLock:
+    """An exclusive lock (flock) held by the running daemon for as long as it lives."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False when another process holds it."""
+        from srs.paths import make_private_dir
+
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a daemon holds the lock at `path` (tried without waiting, then let go)."""
+    if not path.exists():
+        return False
+    probe = DaemonLock(path)
+    if probe.acquire():
+        probe.release()
+        return False
+    return True
+
+
+def already_running(files: DaemonFiles) -> DaemonError:
+    pid = files.read_pid()
+    since = files.read_state().get("since")
+    who = _("pid {pid}").format(pid=pid) if pid else _("pid unknown")
+    if since:
+        who += _(", since {since}").format(since=since)
+    return DaemonError(_("a daemon is already running for this database ({who}); "
+                         "stop it with 'review daemon stop'").format(who=who))

@@ -1,0 +1,656 @@
+"""What to remind of at `now`, the ledger that sends each reminder once, and what it says.
+
+Two kinds of reminder:
+
+- a *digest* at each `reminders.digest_at` time, when today's queue is not empty: how
+  many self-tests, and the first few topics in queue order;
+- a *due-now* reminder for cards that fall due later in the day than the digest that
+  covered them (after a learning step, or a `set-due`): every card due by now whose
+  row changed after today's last digest was worked out.
+
+Quiet hours hold both until they end; then one reminder goes out. After the daemon was
+stopped, or the machine asleep, only the latest digest time of the current study day
+is owed, so coming back sends one catch-up and never one per missed day.
+
+Every reminder is a row per channel in the `reminder` table, unique by (kind, key,
+channel), inserted in its own transaction before delivery and marked afterwards. A
+failed delivery is retried with backoff; a stale claim (the process died while
+delivering) is retried after a lease. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from srs.channels import LOG, Notice, channel_id
+from srs.clock import UTC
+from srs.i18n import _
+from srs.models import Card, LogSource, Reminder, Review
+from srs.queue import DayClock, Queue, build_queue
+from srs.sql import SessionConn
+
+if TYPE_CHECKING:
+    from srs.config import Config
+    from srs.db import Database
+    from srs.engine import Engine
+
+log = logging.getLogger("srs.reminders")
+
+DIGEST, DUE = "digest", "due"
+PENDING, SENT, FAILED, SKIPPED, EXPIRED = "pending", "sent", "failed", "skipped", "expired"
+STATUSES = (PENDING, SENT, FAILED, SKIPPED, EXPIRED)
+NO_CHANNEL = "-"  # the channel of a digest time that found nothing due
+
+TOPICS_SHOWN = 5
+LATE_AFTER = timedelta(minutes=2)  # a digest sent later than this is a catch-up
+LEASE = timedelta(minutes=10)  # a claim not marked by then was abandoned by its process
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+MAX_ATTEMPTS = 8
+
+
+# --- settings and local time ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """What planning reminders needs from the settings."""
+
+    clock: DayClock
+    digest_at: tuple[time, ...] = (time(9),)
+    quiet: tuple[time, time] | None = (time(22), time(8))
+    channels: tuple[str, ...] = (LOG,)
+    order: str = "retrievability"
+    max_per_day: int = 10
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.clock.tz
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = text.strip().split(":")
+    return time(int(hours), int(minutes))
+
+
+def parse_quiet(text: str) -> tuple[time, time] | None:
+    """`22:00-08:00` as two times; an empty string (or a range of no length) is None."""
+    if not text.strip():
+        return None
+    start, end = (_clock_time(part) for part in text.split("-"))
+    return None if start == end else (start, end)
+
+
+def effective_channels(configured: Sequence[str]) -> tuple[str, ...]:
+    """The channels to use: `log` always, then the configured ones, each once."""
+    return tuple(dict.fromkeys([LOG, *configured]))
+
+
+def settings_from_config(config: Config) -> ReminderSettings:
+    """The reminder settings in a validated config.toml."""
+    from srs.clock import zone
+
+    return ReminderSettings(
+        clock=DayClock(zone(str(config["timezone"])), int(config["day_starts_at"])),
+        digest_at=tuple(sorted({_clock_time(t) for t in config["reminders.digest_at"]})),
+        quiet=parse_quiet(str(config["reminders.quiet_hours"])),
+        channels=effective_channels(list(config["reminders.channels"])),
+        order=str(config["order"]),
+        max_per_day=int(config["max_reviews_per_day"]),
+    )
+
+
+def local_moment(day: date, when: time, tz: tzinfo) -> datetime:
+    """The UTC moment of a local wall-clock time.
+
+    A time the clocks skip in spring is read with the offset before the change (02:30
+    becomes 03:30), and a time they repeat in autumn is its first occurrence: the same
+    moments APScheduler's CronTrigger fires at.
+    """
+    return datetime.combine(day, when, tzinfo=tz).astimezone(UTC)
+
+
+def in_quiet(moment: datetime, settings: ReminderSettings) -> bool:
+    """Whether `moment` falls in the quiet hours (which may span midnight)."""
+    if settings.quiet is None:
+        return False
+    start, end = settings.quiet
+    local = moment.astimezone(settings.tz).time()
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def release(moment: datetime, settings: ReminderSettings) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in."""
+    if settings.quiet is None or not in_quiet(moment, settings):
+        return moment
+    end = settings.quiet[1]
+    local_day = moment.astimezone(settings.tz).date()
+    ends = local_moment(local_day, end, settings.tz)
+    return ends if ends > moment else local_moment(local_day + timedelta(days=1), end, settings.tz)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One digest time of one study day."""
+
+    day: date
+    at: datetime
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.day.isoformat()}@{self.label}"
+
+
+def digest_slots(day: date, settings: ReminderSettings) -> list[Slot]:
+    """The digest times of study day `day`, in order (a 02:00 digest with days starting
+    at 04:00 belongs to the day before, as a review at 02:00 does)."""
+    start, end = settings.clock.bounds(day)
+    slots = {}
+    for local_day in (day, day + timedelta(days=1)):
+        for when in settings.digest_at:
+            moment = local_moment(local_day, when, settings.tz)
+            if start <= moment < end:
+                slots[moment] = Slot(day, moment, when.strftime("%H:%M"))
+    return [slots[moment] for moment in sorted(slots)]
+
+
+def last_slot(now: datetime, settings: ReminderSettings) -> Slot | None:
+    """The latest digest time of the current study day that has come, if any."""
+    past = [s for s in digest_slots(settings.clock.day_of(now), settings) if s.at <= now]
+    return past[-1] if past else None
+
+
+def next_slot(now: datetime, settings: ReminderSettings) -> Slot | None:
+    """The first digest time after `now`."""
+    today = settings.clock.day_of(now)
+    for offset in range(3):
+        for slot in digest_slots(today + timedelta(days=offset), settings):
+            if slot.at > now:
+                return slot
+    return None
+
+
+# --- what is owed ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One reminder to deliver, and the ledger keys it settles."""
+
+    kind: str
+    keys: tuple[str, ...]
+    day: date
+    due_at: datetime
+    title: str
+    body: str
+    payload: dict[str, Any]
+
+    def notice(self) -> Notice:
+        return Notice(self.title, self.body, self.payload)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What is owed at a moment: a message to send, a digest time that found nothing due,
+    or the end of the quiet hours that hold something back."""
+
+    message: Message | None = None
+    skipped_digest: Slot | None = None
+    held_until: datetime | None = None
+
+
+def due_key(card_id: int, due: datetime) -> str:
+    return f"{card_id}@{due.astimezone(UTC).isoformat(timespec='seconds')}"
+
+
+def _keys_taken(session: Session, kind: str, keys: Sequence[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start:start + 500])
+        taken.update(session.scalars(
+            select(Reminder.key).where(Reminder.kind == kind, Reminder.key.in_(chunk))))
+    return taken
+
+
+def _cutoff(session: Session, day: date, slot: Slot | None, day_start: datetime) -> datetime:
+    """Cards changed after this moment were not in any digest of study day `day`."""
+    latest = session.scalar(
+        select(func.max(Reminder.claimed_at)).where(Reminder.kind == DIGEST,
+                                                    Reminder.study_day == day))
+    moments = [day_start] + ([slot.at] if slot else []) + ([latest] if latest else [])
+    return max(moments)
+
+
+def _active_changed_since(cutoff: datetime):  # type: ignore[no-untyped-def]
+    return select(Card).where(Card.suspended.is_(False), Card.merged_into.is_(None),
+                              Card.updated_at > cutoff)
+
+
+def _due_now(session: Session, now: datetime, day_start: datetime,
+             cutoff: datetime) -> list[Card]:
+    cards = list(session.scalars(
+        _active_changed_since(cutoff).where(Card.due <= now, Card.due >= day_start)
+        .order_by(Card.due, Card.id)))
+    taken = _keys_taken(session, DUE, [due_key(c.id, c.due) for c in cards])
+    return [c for c in cards if due_key(c.id, c.due) not in taken]
+
+
+def plan(session: Session, settings: ReminderSettings, engine: Engine,
+         now: datetime) -> Plan:
+    """What is owed at `now`: at most one message (quiet hours hold it back)."""
+    clock = settings.clock
+    day = clock.day_of(now)
+    day_start, _end = clock.bounds(day)
+    slot = last_slot(now, settings)
+    digest_owed = slot is not None and not _keys_taken(session, DIGEST, [slot.key])
+    due_cards = _due_now(session, now, day_start, _cutoff(session, day, slot, day_start))
+    if not digest_owed and not due_cards:
+        return Plan()
+    if in_quiet(now, settings):
+        return Plan(held_until=release(now, settings))
+    skipped = None
+    if digest_owed:
+        assert slot is not None
+        queue = build_queue(SessionConn(session), engine=engine, clock=clock, now=now,
+                            order=settings.order, max_per_day=settings.max_per_day)
+        if queue.entries:
+            return Plan(message=digest_message(queue, slot, now, settings))
+        skipped = slot
+    message = due_message(due_cards, day, now, settings) if due_cards else None
+    return Plan(message=message, skipped_digest=skipped)
+
+
+# --- what it says ---------------------------------------------------------------------------
+
+
+def _topic_lines(topics: Sequence[str]) -> list[str]:
+    lines = [f"• {' '.join(topic.split())}" for topic in topics[:TOPICS_SHOWN]]
+    if len(topics) > TOPICS_SHOWN:
+        lines.append(_("… and {n} more").format(n=len(topics) - TOPICS_SHOWN))
+    return lines
+
+
+def _local(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).isoformat()
+
+
+def digest_message(queue: Queue, slot: Slot, now: datetime,
+                   settings: ReminderSettings) -> Message:
+    """The daily digest: how many self-tests are due, and the first topics in queue order."""
+    cards = [entry.card for entry in queue.entries]
+    count = len(cards)
+    title = (_("1 self-test due today") if count == 1
+             else _("{n} self-tests due today").format(n=count))
+    lines = _topic_lines([c.topic for c in cards])
+    if queue.more:
+        lines.append(_("{n} more due beyond today's limit").format(n=queue.more))
+    catch_up = now - release(slot.at, settings) > LATE_AFTER
+    if catch_up:
+        lines.append(_("(the {time} digest, sent late)").format(time=slot.label))
+    lines.append(_("Start with: review session"))
+    payload = {
+        "kind": DIGEST, "study_day": slot.day.isoformat(), "digest_at": slot.label,
+        "due": count, "beyond_limit": queue.more, "catch_up": catch_up,
+        "topics": [{"id": c.id, "topic": c.topic, "due": _local(c.due, settings.tz)}
+                   for c in cards],
+        "keys": [slot.key], "at": _local(now, settings.tz),
+    }
+    return Message(DIGEST, (slot.key,), slot.day, slot.at, title, "\n".join(lines), payload)
+
+
+def due_message(cards: Sequence[Card], day: date, now: datetime,
+                settings: ReminderSettings) -> Message:
+    """A reminder of cards that fell due since the digest."""
+    title = (_("Due now: {topic}").format(topic=" ".join(cards[0].topic.split()))
+             if len(cards) == 1 else _("{n} topics due now").format(n=len(cards)))
+    lines = _topic_lines([c.topic for c in cards]) if len(cards) > 1 else []
+    lines.append(_("Start with: review session"))
+    keys = tuple(due_key(c.id, c.due) for c in cards)
+    payload = {
+        "kind": DUE, "study_day": day.isoformat(), "due": len(cards), "catch_up": False,
+        "topics": [{"id": c.id, "topic": c.topic, "due": _local(c.due, settings.tz)}
+                   for c in cards],
+        "keys": list(keys), "at": _local(now, settings.tz),
+    }
+    return Message(DUE, keys, day, min(c.due for c in cards), title, "\n".join(lines), payload)
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message to deliver on one channel, and the ledger rows it settles."""
+
+    batch: str
+    channel: str
+    kind: str
+    keys: tuple[str, ...]
+    attempts: int
+    notice: Notice
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait before the next try after `attempts` failed ones."""
+    return min(FIRST_RETRY * (1 << max(0, min(attempts - 1, 16))), LAST_RETRY)
+
+
+def claim(session: Session, settings: ReminderSettings, engine: Engine, now: datetime, *,
+          who: str = "") -> tuple[Plan, list[Delivery]]:
+    """Work out what is owed at `now` and claim it, in the caller's write transaction.
+
+    The rows are flushed here, so a reminder another process claimed first raises
+    `sqlalchemy.exc.IntegrityError` and the caller's transaction rolls back.
+    """
+    result = plan(session, settings, engine, now)
+    if result.skipped_digest is not None:
+        slot = result.skipped_digest
+        session.add(Reminder(
+            kind=DIGEST, key=slot.key, channel=NO_CHANNEL, study_day=slot.day, status=SKIPPED,
+            attempts=0, batch=uuid.uuid4().hex, title="", body="", payload="{}",
+            due_at=slot.at, claimed_at=now, claimed_by=who, detail=_("nothing due")))
+    message = result.message
+    deliveries: list[Delivery] = []
+    if message is not None:
+        batch = uuid.uuid4().hex
+        payload = json.dumps(message.payload, ensure_ascii=False)
+        for spec in settings.channels:
+            channel = channel_id(spec)
+            for key in message.keys:
+                session.add(Reminder(
+                    kind=message.kind, key=key, channel=channel, study_day=message.day,
+                    status=PENDING, attempts=1, batch=batch, title=message.title,
+                    body=message.body, payload=payload, due_at=message.due_at, claimed_at=now,
+                    claimed_by=who, retry_at=now + LEASE))
+            deliveries.append(Delivery(batch, channel, message.kind, message.keys, 1,
+                                       message.notice()))
+    session.flush()
+    return result, deliveries
+
+
+def claim_retries(session: Session, settings: ReminderSettings, now: datetime, *,
+                  who: str = "") -> list[Delivery]:
+    """Take the failed (or abandoned) deliveries whose retry time has come.
+
+    Those of an earlier study day are expired instead: today's digest covers them, and
+    sending them now would make the burst a catch-up must never be.
+    """
+    today = settings.clock.day_of(now)
+    rows = session.scalars(
+        select(Reminder).where(Reminder.status.in_((PENDING, FAILED)),
+                               Reminder.retry_at.is_not(None), Reminder.retry_at <= now)
+        .order_by(Reminder.id))
+    groups: dict[tuple[str, str], list[Reminder]] = {}
+    for row in rows:
+        groups.setdefault((row.batch, row.channel), []).append(row)
+    deliveries = []
+    for (batch, channel), group in groups.items():
+        first = group[0]
+        if first.study_day < today:
+            for row in group:
+                row.status, row.retry_at = EXPIRED, None
+                row.detail = _("expired: not delivered on its study day ({reason})").format(
+                    reason=row.detail or _("no reason recorded"))
+            log.warning(_("gave up on the {kind} reminder of {day} on {channel} after {n} "
+                          "attempt(s)").format(kind=first.kind, day=first.study_day,
+                                               channel=channel, n=first.attempts))
+            continue
+        if in_quiet(now, settings):
+            continue
+        taken = session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_([r.id for r in group]), Reminder.status == first.status,
+                   Reminder.attempts == first.attempts)
+            .values(status=PENDING, attempts=first.attempts + 1, claimed_by=who,
+                    retry_at=now + LEASE)
+            .execution_options(synchronize_session=False))
+        if getattr(taken, "rowcount", 0) != len(group):
+            continue  # another process took it first
+        deliveries.append(Delivery(
+            batch, channel, first.kind, tuple(r.key for r in group), first.attempts + 1,
+            Notice(first.title, first.body, json.loads(first.payload or "{}"))))
+    session.flush()
+    return deliveries
+
+
+def mark(session: Session, delivery: Delivery, *, error: str | None, detail: str | None,
+         now: datetime) -> str:
+    """Record how a delivery went; returns the status it leaves."""
+    if error is None:
+        status, retry_at, detail = SENT, None, detail
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        status, retry_at, detail = FAILED, None, error
+    else:
+        status, retry_at, detail = FAILED, now + backoff(delivery.attempts), error
+    session.execute(
+        update(Reminder)
+        .where(Reminder.batch == delivery.batch, Reminder.channel == delivery.channel)
+        .values(status=status, retry_at=retry_at, detail=detail,
+                sent_at=now if status == SENT else None)
+        .execution_options(synchronize_session=False))
+    return status
+
+
+# --- one pass -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one delivery went."""
+
+    kind: str
+    keys: tuple[str, ...]
+    channel: str
+    status: str
+    attempts: int
+    title: str
+    detail: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "keys": list(self.keys), "channel": self.channel,
+                "status": self.status, "attempts": self.attempts, "title": self.title,
+                "detail": self.detail}
+
+
+@dataclass
+class PassReport:
+    """What one pass did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    held_until: datetime | None = None
+    skipped_digest: str | None = None
+    lost_race: bool = False
+
+
+Send = Callable[[str, Notice], "str | None"]
+
+
+def run_once(db: Database, settings: ReminderSettings, engine_for: Callable[[Session], Engine],
+             now: datetime, send: Send, *, clock: Callable[[], datetime] | None = None,
+             who: str = "") -> PassReport:
+    """Claim what is owed at `now` and what is to be retried, deliver it, mark it.
+
+    Args:
+        db: the database holding the ledger.
+        settings: the reminder settings.
+        engine_for: the scheduler for a session (for the queue's order).
+        now: the moment the pass is for.
+        send: delivers a notice on a channel spec; raises `DeliveryError` when it cannot.
+        clock: when each delivery finished (default: `now`).
+        who: who claims, recorded in the ledger (host:pid).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from srs.errors import SrsError
+
+    report = PassReport()
+    try:
+        result, deliveries = db.write(lambda s: claim(s, settings, engine_for(s), now, who=who))
+    except IntegrityError:
+        report.lost_race = True
+        result, deliveries = Plan(), []
+    report.held_until = result.held_until
+    report.skipped_digest = result.skipped_digest.key if result.skipped_digest else None
+    deliveries += db.write(lambda s: claim_retries(s, settings, now, who=who))
+    specs = {channel_id(spec): spec for spec in settings.channels}
+    for delivery in deliveries:
+        spec = specs.get(delivery.channel)
+        if spec is None:
+            reason = _("channel {channel} is no longer in reminders.channels").format(
+                channel=delivery.channel)
+            db.write(_expirer(delivery, reason))
+            report.outcomes.append(Outcome(delivery.kind, delivery.keys, delivery.channel,
+                                           EXPIRED, delivery.attempts, delivery.notice.title,
+                                           reason))
+            continue
+        detail: str | None = None
+        error: str | None = None
+        try:
+            detail = send(spec, delivery.notice)
+        except SrsError as err:
+            error = str(err)
+        finished = clock() if clock is not None else now
+        status = db.write(_marker(delivery, error, detail, finished))
+        if error is not None:
+            level = logging.ERROR if status == FAILED and delivery.attempts >= MAX_ATTEMPTS \
+                else logging.WARNING
+            log.log(level, _("{kind} reminder on {channel} failed (attempt {n}): {error}").format(
+                kind=delivery.kind, channel=delivery.channel, n=delivery.attempts, error=error))
+        report.outcomes.append(Outcome(delivery.kind, delivery.keys, delivery.channel, status,
+                                       delivery.attempts, delivery.notice.title,
+                                       error or detail))
+    return report
+
+
+def _expirer(delivery: Delivery, reason: str) -> Callable[[Session], None]:
+    def work(session: Session) -> None:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.batch == delivery.batch, Reminder.channel == delivery.channel)
+            .values(status=EXPIRED, retry_at=None, detail=reason)
+            .execution_options(synchronize_session=False))
+
+    return work
+
+
+def _marker(delivery: Delivery, error: str | None, detail: str | None,
+            now: datetime) -> Callable[[Session], str]:
+    return lambda session: mark(session, delivery, error=error, detail=detail, now=now)
+
+
+def preview(session: Session, settings: ReminderSettings, engine: Engine,
+            now: datetime) -> tuple[Plan, list[Reminder]]:
+    """What a pass at `now` would do, without claiming anything: the plan, and the retries."""
+    retries = list(session.scalars(
+        select(Reminder).where(Reminder.status.in_((PENDING, FAILED)),
+                               Reminder.retry_at.is_not(None), Reminder.retry_at <= now)
+        .order_by(Reminder.id)))
+    return plan(session, settings, engine, now), retries
+
+
+# --- when next ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wake:
+    """The next moment a reminder may be owed, and of which kind."""
+
+    at: datetime
+    kind: str
+
+
+def next_wake(session: Session, settings: ReminderSettings, now: datetime) -> Wake | None:
+    """When the next reminder may be owed after `now`: a digest time, a card falling due
+    today, the end of quiet hours holding something back, or a retry."""
+    clock = settings.clock
+    day = clock.day_of(now)
+    day_start, day_end = clock.bounds(day)
+    slot = last_slot(now, settings)
+    cutoff = _cutoff(session, day, slot, day_start)
+    wakes: list[Wake] = []
+    if in_quiet(now, settings):
+        if slot is not None and not _keys_taken(session, DIGEST, [slot.key]):
+            wakes.append(Wake(release(now, settings), DIGEST))
+        elif _due_now(session, now, day_start, cutoff):
+            wakes.append(Wake(release(now, settings), DUE))
+    upcoming = next_slot(now, settings)
+    if upcoming is not None:
+        wakes.append(Wake(release(upcoming.at, settings), DIGEST))
+    soonest = session.scalar(
+        select(func.min(Card.due)).where(
+            Card.suspended.is_(False), Card.merged_into.is_(None), Card.updated_at > cutoff,
+            Card.due > now, Card.due < day_end))
+    if soonest is not None:
+        wakes.append(Wake(release(soonest, settings), DUE))
+    retry = session.scalar(
+        select(func.min(Reminder.retry_at)).where(Reminder.status.in_((PENDING, FAILED)),
+                                                  Reminder.retry_at.is_not(None)))
+    if retry is not None:
+        wakes.append(Wake(release(max(retry, now), settings), "retry"))
+    return min(wakes, key=lambda w: w.at) if wakes else None
+
+
+# --- reading the ledger ---------------------------------------------------------------------
+
+
+def ledger(session: Session, *, status: str | None = None, limit: int | None = 50
+           ) -> list[Reminder]:
+    """Ledger rows, newest first."""
+    query = select(Reminder).order_by(Reminder.claimed_at.desc(), Reminder.id.desc())
+    if status is not None:
+        query = query.where(Reminder.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def last_sent(session: Session) -> Reminder | None:
+    """The reminder delivered most recently."""
+    return session.scalars(
+        select(Reminder).where(Reminder.status == SENT)
+        .order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(1)).first()
+
+
+def reminder_to_dict(row: Reminder, tz: tzinfo) -> dict[str, Any]:
+    """A ledger row as `review reminders --json` prints it."""
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(tz).isoformat() if moment else None
+
+    return {
+        "id": row.id, "kind": row.kind, "key": row.key, "channel": row.channel,
+        "status": row.status, "attempts": row.attempts, "study_day": row.study_day.isoformat(),
+        "due_at": local(row.due_at), "claimed_at": local(row.claimed_at),
+        "sent_at": local(row.sent_at), "retry_at": local(row.retry_at),
+        "title": row.title, "detail": row.detail,
+    }
+
+
+def fingerprint(session: Session) -> tuple[Any, ...]:
+    """A cheap summary that changes whenever a grade, an import or an edit changes cards."""
+    row = session.execute(select(
+        select(func.count()).select_from(Card).scalar_subquery(),
+        select(func.max(Card.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(Review).scalar_subquery(),
+        select(func.max(Review.recorded_at)).scalar_subquery(),
+        select(func.count()).select_from(LogSource).scalar_subquery(),
+        select(func.max(LogSource.imported_at)).scalar_subquery(),
+    )).one()
+    return tuple(row)
+
+
+def watched_logs(session: Session) -> list[str]:
+    """The log files that were imported, for the daemon to follow."""
+    return list(session.scalars(select(LogSource.path).order_by(LogSource.id)))
