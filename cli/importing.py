@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -32,14 +33,27 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
     from srs.errors import SrsError
     from srs.importer import import_parsed, read_logs
 
-    files = read_logs(list(paths))
-    warnings = [w for _path, parsed, _hash in files for w in parsed.warnings]
+    def known(files: list[Path]) -> dict[str, str]:
+        """Digests of the last import, to skip parsing unchanged files (not for a new db)."""
+        from srs.importer import stored_digests
+        from srs.sql import sqlite_path
+
+        path = sqlite_path(app.url)
+        if path is not None and not path.exists():
+            return {}
+        with app.db.reading() as session:
+            return stored_digests(session, files)
+
+    # --dry-run shows every row and --strict checks every warning, so both read it all.
+    files = read_logs(list(paths), salt=str(app.config["timezone"]),
+                      known=None if dry_run or strict else known)
+    warnings = [w for file in files if file.parsed for w in file.parsed.warnings]
     if strict and warnings:
         raise SrsError(
             _("{n} warning(s) with --strict, nothing imported; first: {first}").format(
                 n=len(warnings), first=warnings[0])
         )
-    total = sum(len(parsed.rows) for _path, parsed, _hash in files)
+    total = sum(len(file.parsed.rows) for file in files if file.parsed)
     show_progress = not as_json and sys.stderr.isatty() and total > 200
 
     def run(session):  # type: ignore[no-untyped-def]

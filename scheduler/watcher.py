@@ -49,22 +49,23 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
     and the next good save is imported. `baseline` is the last good version's warnings,
     None when they are not known (any readable file is then taken).
     """
-    from sqlalchemy import select
+    from srs.importer import import_parsed, read_logs, stored_digests, stored_warnings
 
-    from srs.importer import import_parsed, read_logs
-    from srs.models import LogSource
+    def known(paths: list[Path]) -> dict[str, str]:
+        with db.reading() as session:
+            return stored_digests(session, paths)
 
     try:
-        files = read_logs([path])
+        # An unchanged file is not even parsed: a 100,000-row log costs its digest only.
+        files = read_logs([path], salt=str(getattr(tz, "key", tz)), known=known)
     except LogFileError as err:
         return Reimport(path, "unreadable", str(err))
-    resolved, parsed, digest = files[0]
+    parsed = files[0].parsed
+    if parsed is None:
+        with db.reading() as session:
+            stored = stored_warnings(session, files[0].path)
+        return Reimport(path, "unchanged", warnings=Counter(w.message for w in stored))
     warnings = Counter(w.message for w in parsed.warnings)
-    with db.reading() as session:
-        stored = session.scalar(select(LogSource.content_hash)
-                                .where(LogSource.path == str(resolved)))
-    if stored == digest:
-        return Reimport(path, "unchanged", warnings=warnings)
     if baseline is not None:
         new = warnings - baseline
         bad = [w for w in parsed.warnings if w.message in new]

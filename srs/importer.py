@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from srs.clock import local_noon
@@ -264,6 +265,7 @@ class _FileImport:
             .order_by(Card.id)))
         source.content_hash = self.hash
         source.imported_at = self.now
+        source.summary = _summary(self.parsed)
 
     def _plan_row(self, row: ParsedRow, key: str, mapped: _Mapped | None,
                   own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> _PlannedRow:
@@ -416,7 +418,7 @@ class _FileImport:
                                                   topic=row.topic))
 
 
-def import_parsed(session: Session, files: list[tuple[Path, ParseResult, str]], *,
+def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
                   engine: Engine, tz: tzinfo, now: datetime,
                   progress: Callable[[int], None] | None = None) -> ImportReport:
     """Sync parsed files (path, result, text hash) into the database in the caller's transaction."""
@@ -428,6 +430,9 @@ def import_parsed(session: Session, files: list[tuple[Path, ParseResult, str]], 
             select(Card.id, Card.merged_into).where(Card.merged_into.is_not(None)))
         if into is not None}
     for path, parsed, text_hash in files:
+        if parsed is None:
+            _report_unchanged(session, path, report)
+            continue
         report.warnings.extend(parsed.warnings)
         report.notes.extend(parsed.notes)
         _FileImport(session, parsed, text_hash, str(path), engine, tz, now, report,
@@ -442,21 +447,82 @@ def import_parsed(session: Session, files: list[tuple[Path, ParseResult, str]], 
     return report
 
 
-def read_logs(paths: list[str]) -> list[tuple[Path, ParseResult, str]]:
-    """Parse every file first, so a bad one stops the import before anything is written."""
-    from srs.logparse import read_log
+# Part of every stored digest: a new reading of logs, or another zone (log reviews happen
+# at local noon), makes every file count as changed once.
+IMPORT_VERSION = "1"
 
-    files = []
-    seen: set[Path] = set()
+
+@dataclass
+class LogFile:
+    """A log named on the command line: its digest, and its rows unless it is unchanged."""
+
+    path: Path
+    digest: str
+    parsed: ParseResult | None  # None: the same bytes were imported last time
+
+    def __iter__(self) -> Any:  # (path, parsed, digest), as import_parsed takes them
+        return iter((self.path, self.parsed, self.digest))
+
+
+def file_digest(data: bytes, salt: str) -> str:
+    return hashlib.sha256(f"{IMPORT_VERSION}\0{salt}\0".encode() + data).hexdigest()
+
+
+def read_logs(paths: list[str], *, salt: str = "",
+              known: Callable[[list[Path]], dict[str, str]] | None = None) -> list[LogFile]:
+    """Read every file first, so a bad one stops the import before anything is written.
+
+    `known` gives the digests stored by the last import; a file whose digest is unchanged
+    is not parsed again (at 100,000 rows parsing is most of an unchanged re-import).
+    """
+    from srs.logparse import parse_log_bytes, read_log_bytes
+
+    named: dict[Path, tuple[str, bytes]] = {}
     for name in paths:
-        parsed = read_log(name)
+        data = read_log_bytes(name)
         path = Path(name).resolve()
-        if path in seen:  # the same log named twice (overlapping globs) is imported once
-            continue
-        seen.add(path)
-        files.append((path, parsed, content_hash_bytes(path.read_bytes())))
+        named.setdefault(path, (name, data))  # the same log named twice is imported once
+    stored = known(list(named)) if known is not None else {}
+    files = []
+    for path, (name, data) in named.items():
+        digest = file_digest(data, salt)
+        parsed = None if stored.get(str(path)) == digest else parse_log_bytes(data, name)
+        files.append(LogFile(path, digest, parsed))
     return files
 
 
-def content_hash_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def stored_digests(session: Session, paths: list[Path]) -> dict[str, str]:
+    """The digests the last import stored for these files."""
+    names = [str(p) for p in paths]
+    return {path: digest for path, digest in session.execute(
+        select(LogSource.path, LogSource.content_hash).where(LogSource.path.in_(names)))}
+
+
+def _summary(parsed: ParseResult) -> str:
+    def dump(items: list[ParseWarning]) -> list[list[Any]]:
+        return [[w.file, w.line, w.message] for w in items]
+
+    return json.dumps({"pending": len(parsed.pending), "warnings": dump(parsed.warnings),
+                       "notes": dump(parsed.notes)}, ensure_ascii=False)
+
+
+def stored_warnings(session: Session, path: Path) -> list[ParseWarning]:
+    """The warnings the last import of a file reported."""
+    summary = session.scalar(select(LogSource.summary).where(LogSource.path == str(path)))
+    return [ParseWarning(*w) for w in json.loads(summary or "{}").get("warnings", [])]
+
+
+def _report_unchanged(session: Session, path: Path, report: ImportReport) -> None:
+    """Count an unchanged file from what its last import stored."""
+    source = session.scalars(select(LogSource).where(LogSource.path == str(path))).one()
+    summary = json.loads(source.summary or "{}")
+    report.pending += int(summary.get("pending", 0))
+    report.warnings.extend(ParseWarning(*w) for w in summary.get("warnings", []))
+    report.notes.extend(ParseWarning(*w) for w in summary.get("notes", []))
+    report.cards_unchanged += int(session.scalar(
+        select(func.count()).select_from(LogRow).where(
+            LogRow.source_id == source.id, LogRow.present.is_(True), LogRow.kind == "card"))
+        or 0)
+    report.no_longer_in_log.extend(session.scalars(
+        select(Card.id).where(Card.source_id == source.id, Card.in_log.is_(False))
+        .order_by(Card.id)))

@@ -498,11 +498,11 @@ def parse_log(text: str, file: str = "<log>") -> ParseResult:
     return result
 
 
-def read_log(path: str | os.PathLike[str]) -> ParseResult:
-    """Read a log file; raise LogFileError when it is not a readable study log."""
+def read_log_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a log file; LogFileError when it cannot be read."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         reasons = {
             FileNotFoundError: _("no such file"),
@@ -511,6 +511,10 @@ def read_log(path: str | os.PathLike[str]) -> ParseResult:
         }
         reason = reasons.get(type(exc)) or _("cannot read: {reason}").format(reason=exc.strerror)
         raise LogFileError(_("{path}: {reason}").format(path=name, reason=reason)) from None
+
+
+def parse_log_bytes(data: bytes, name: str) -> ParseResult:
+    """Parse a log's bytes; LogFileError when they are not a UTF-8 study log."""
     if b"\0" in data:
         raise LogFileError(_("{path}: binary file, not a markdown log").format(path=name))
     try:
@@ -523,3 +527,8 @@ def read_log(path: str | os.PathLike[str]) -> ParseResult:
         message = _("{path}: no study table (a table with topic and date columns)")
         raise LogFileError(message.format(path=name))
     return result
+
+
+def read_log(path: str | os.PathLike[str]) -> ParseResult:
+    """Read a log file; raise LogFileError when it is not a readable study log."""
+    return parse_log_bytes(read_log_bytes(path), str(path))

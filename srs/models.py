@@ -74,6 +74,9 @@ class LogSource(Base):
     path: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the last import read (pending rows, warnings), so an unchanged file is not
+    # parsed again only to report it.
+    summary: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("path"),)
 
@@ -101,8 +104,15 @@ class Card(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # last_review as a Julian day number, kept by a database trigger: the queue orders
+    # 100,000 due cards by (now - last_review) / stability straight from an index.
+    last_review_day: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_card_active_due", "suspended", "merged_into", "due"),)
+    __table_args__ = (
+        Index("ix_card_active_due", "suspended", "merged_into", "due"),
+        Index("ix_card_risk", "suspended", "merged_into", "due", "last_review_day",
+              "stability"),
+    )
 
 
 class Review(Base):
@@ -134,6 +144,7 @@ class Review(Base):
     __table_args__ = (
         Index("ix_review_card_at", "card_id", "at"),
         Index("ix_review_recorded_at", "recorded_at"),
+        Index("ix_review_at", "at"),
     )
 
 

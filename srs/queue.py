@@ -134,14 +134,15 @@ def last_reviews(conn: SqlConn, ids: list[int]) -> dict[int, tuple[int | None, s
     return latest
 
 
-def _risk(conn: SqlConn) -> str:
-    """Days since the last review over stability: the higher, the lower the retrievability."""
-    if conn.dialect == "sqlite":
-        elapsed = "(julianday(:at) - julianday(c.last_review))"
-    else:
-        elapsed = "(extract(epoch FROM (CAST(:at AS timestamptz) - c.last_review)) / 86400.0)"
-    return (f"CASE WHEN c.stability IS NULL OR c.last_review IS NULL THEN 1e300 "
-            f"ELSE {elapsed} / c.stability END")
+# Days since the last review over stability: the higher, the lower the retrievability.
+# last_review_day is a Julian day number kept by a trigger, so this reads only the index.
+RISK = ("CASE WHEN c.stability IS NULL OR c.last_review_day IS NULL THEN 1e300 "
+        "ELSE (:at_day - c.last_review_day) / c.stability END")
+
+
+def julian_day(moment: datetime) -> float:
+    """A moment as a Julian day number (what SQLite's julianday() gives)."""
+    return moment.timestamp() / 86400.0 + 2440587.5
 
 
 def _top_ids(conn: SqlConn, order: str, day: date, at: datetime, end: datetime,
@@ -154,8 +155,8 @@ def _top_ids(conn: SqlConn, order: str, day: date, at: datetime, end: datetime,
                      key=lambda card_id: _random_key(day, card_id))
         return ids if count is None else ids[:count]
     if order == "retrievability":
-        params["at"] = conn.stamp(at)
-        sort = f"{_risk(conn)} DESC, c.due, c.id"
+        params["at_day"] = julian_day(at)
+        sort = f"{RISK} DESC, c.due, c.id"
         if count is not None:
             count += OVERFETCH
     elif order == "due":

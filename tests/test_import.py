@@ -659,3 +659,47 @@ def test_installed_command_imports_and_lists_cards(tmp_path: Path, write_log: Wr
     assert [(c["id"], c["topic"]) for c in json.loads(listed.stdout)] == [
         (1, "1.1 向量"), (2, "1.2 矩阵乘法"), (3, "Bayes' theorem"), (4, "Random variables")]
     assert stat.S_IMODE((tmp_path / "home" / "data" / "srs.db").stat().st_mode) == 0o600
+
+
+# --- an unchanged file is not parsed again ------------------------------------------------
+
+BAD_ROW = "| Bad date | ✅ | 2025-13-40 | |\n"
+
+
+def test_unchanged_reimport_reports_from_the_last_import_without_parsing(
+        run: Run, run_json: RunJson, write_log: WriteLog,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_log(edit(LOG, "| 1.3 行列式 | ⏳ | | |\n", "| 1.3 行列式 | ⏳ | | |\n" + BAD_ROW))
+    first = import_json(run_json, path)
+    assert len(first["warnings"]) == 1
+
+    import srs.logparse
+
+    def no_parsing(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an unchanged log was parsed again")
+
+    monkeypatch.setattr(srs.logparse, "parse_log_bytes", no_parsing)
+    second = import_json(run_json, path)
+    assert second == report(unchanged=4, pending=2, warnings=first["warnings"])
+
+
+def test_a_new_timezone_makes_an_unchanged_log_sync_again(run: Run, run_json: RunJson,
+                                                          write_log: WriteLog) -> None:
+    path = write_log(LOG)
+    import_json(run_json, path)
+    assert history(run_json, VECTORS)[0][0] == "2025-03-01T12:00:00+00:00"
+    assert run("config", "set", "timezone", "Asia/Shanghai").exit_code == 0
+    again = import_json(run_json, path)
+    assert again["cards_updated"] == 4  # every log review moved to noon in Shanghai
+    assert history(run_json, VECTORS)[0][0] == "2025-03-01T12:00:00+08:00"
+
+
+def test_strict_still_checks_an_unchanged_log(run: Run, run_json: RunJson,
+                                              write_log: WriteLog, srs_home: Path) -> None:
+    path = write_log(LOG + "\n| Topic | Date |\n|---|---|\n| Bad | 2025-02-30 |\n")
+    import_json(run_json, path)
+    before = dump(srs_home)
+    result = run("import", "--strict", str(path))
+    assert result.exit_code == 1
+    assert "2025-02-30" in result.stderr
+    assert dump(srs_home) == before
