@@ -131,7 +131,9 @@ def open_sqlite(path: Path, head: str) -> SQLiteConn | None:
     except sqlite3.Error:
         return None
     try:
+        # The same pragmas as srs.db: WAL is kept in the file, the others per connection.
         conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.Error:
