@@ -151,7 +151,6 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
         review grade 12 h --at "2026-11-29 20:30"
     """
     from srs.grading import grade, parse_rating
-    from srs.writeback import NotInLog, WriteBack, commit, link_review, prepare
 
     rating = parse_rating(rating_text, list(app.config["score_thresholds"]))
     at = parse_moment(at_text, app, "--at") if at_text else None
@@ -160,8 +159,9 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
     wanted = bool(app.config["write_back"]) if write_back is None else write_back
     skipped: list[str] = []
 
-    def work(s: Any) -> tuple[Any, WriteBack | None]:
+    def work(s: Any) -> tuple[Any, Any]:
         from srs.sql import SessionConn
+        from srs.writeback import NotInLog, commit, link_review, prepare
 
         skipped.clear()
         now = app.now()  # read once the write lock is held: never before an earlier writer

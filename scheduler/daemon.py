@@ -124,7 +124,7 @@ class Daemon:
                 return 0
             self._start_jobs()
             while not self._stop.is_set():
-                self._wakeup.wait(1.0)
+                self._wakeup.wait(30.0)  # signal handlers set it; the timeout is a backstop
                 self._wakeup.clear()
                 if self._reload_requested and not self._stop.is_set():
                     self._reload_requested = False

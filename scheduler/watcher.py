@@ -101,7 +101,8 @@ class LogWatcher:
     def start(self) -> None:
         from watchdog.observers import Observer
 
-        self._observer = Observer()
+        # The dispatcher wakes this often even when idle; inotify itself blocks until a save.
+        self._observer = Observer(timeout=5)
         self._observer.daemon = True
         self._observer.start()
 

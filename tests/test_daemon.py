@@ -232,6 +232,28 @@ LOG = """\
 """
 
 
+def network_sockets(pid: int) -> list[str]:
+    """The TCP and UDP sockets (any state, so also listening ones) a process holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[9] in inodes:
+                found.append(f"{table} {fields[1]}")
+    return found
+
+
 def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = clock_time.monotonic() + timeout
     while clock_time.monotonic() < deadline:
@@ -392,6 +414,7 @@ def test_daemon_start_sends_one_catch_up_digest_and_a_restart_sends_nothing(
     assert (report["last_sent"]["kind"], report["last_sent"]["channel"]) == ("digest", "command")
     assert report["next"]["kind"] == "digest"
     assert rss_kib(pid) < 60 * 1024
+    assert network_sockets(pid) == []
 
     second = home.review("daemon", "start")
     assert second.returncode == 1

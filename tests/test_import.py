@@ -663,13 +663,13 @@ def test_installed_command_imports_and_lists_cards(tmp_path: Path, write_log: Wr
 
 # --- an unchanged file is not parsed again ------------------------------------------------
 
-BAD_ROW = "| Bad date | ✅ | 2025-13-40 | |\n"
+MONTH_13 = "| Bad date | ✅ | 2025-13-40 | |\n"
 
 
 def test_unchanged_reimport_reports_from_the_last_import_without_parsing(
         run: Run, run_json: RunJson, write_log: WriteLog,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_log(edit(LOG, "| 1.3 行列式 | ⏳ | | |\n", "| 1.3 行列式 | ⏳ | | |\n" + BAD_ROW))
+    path = write_log(edit(LOG, "| 1.3 行列式 | ⏳ | | |\n", "| 1.3 行列式 | ⏳ | | |\n" + MONTH_13))
     first = import_json(run_json, path)
     assert len(first["warnings"]) == 1
 
