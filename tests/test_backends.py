@@ -9,7 +9,6 @@ from typing import Any
 
 from click.testing import Result
 from freezegun import freeze_time
-
 from postgres import PostgresServer
 
 LOG = """# 日志
