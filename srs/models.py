@@ -112,6 +112,9 @@ class Card(Base):
         Index("ix_card_active_due", "suspended", "merged_into", "due"),
         Index("ix_card_risk", "suspended", "merged_into", "due", "last_review_day",
               "stability"),
+        Index("ix_card_by_stability", "suspended", "merged_into", "stability",
+              "last_review_day", "due"),
+        Index("ix_card_last_review_day", "last_review_day"),
     )
 
 

@@ -51,6 +51,10 @@ class SqlConn:
     def run(self, sql: str, **params: Any) -> None:
         raise NotImplementedError
 
+    def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+        """Rows one at a time, fetched in batches, for a scan that may stop early."""
+        yield from self.all(sql, **params)
+
     def stamp(self, moment: datetime) -> Any:
         """A datetime as this database stores it."""
         raise NotImplementedError
@@ -82,6 +86,12 @@ class SQLiteConn(SqlConn):
 
     def run(self, sql: str, **params: Any) -> None:
         self.conn.execute(sql, params)
+
+    def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+        cursor = self.conn.execute(sql, params)
+        while rows := cursor.fetchmany(256):
+            yield from rows
+        cursor.close()
 
     def stamp(self, moment: datetime) -> Any:
         return moment.astimezone(UTC).strftime(SQLITE_STAMP)

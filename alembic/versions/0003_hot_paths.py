@@ -1,7 +1,8 @@
 """Indexes and derived columns for the hot paths at 100,000 cards.
 
-- card.last_review_day (a Julian day number kept by a trigger) and a covering index, so
-  `review today` orders the backlog by retrievability without touching the table;
+- card.last_review_day (a Julian day number kept by a trigger) and indexes by due date and
+  by stability, so `review today` finds the least retrievable cards of a backlog without
+  reading it all;
 - an index on review.at, for counting today's self-tests;
 - log_source.summary, so an unchanged log is not parsed again on import.
 
@@ -41,6 +42,9 @@ def upgrade() -> None:
     op.add_column("log_source", sa.Column("summary", sa.Text(), nullable=True))
     op.create_index("ix_card_risk", "card",
                     ["suspended", "merged_into", "due", "last_review_day", "stability"])
+    op.create_index("ix_card_by_stability", "card",
+                    ["suspended", "merged_into", "stability", "last_review_day", "due"])
+    op.create_index("ix_card_last_review_day", "card", ["last_review_day"])
     op.create_index("ix_review_at", "review", ["at"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_TRIGGERS:
@@ -61,6 +65,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER card_last_review_day ON card")
         op.execute("DROP FUNCTION srs_card_last_review_day()")
     op.drop_index("ix_review_at", table_name="review")
+    op.drop_index("ix_card_last_review_day", table_name="card")
+    op.drop_index("ix_card_by_stability", table_name="card")
     op.drop_index("ix_card_risk", table_name="card")
     op.drop_column("log_source", "summary")
     op.drop_column("card", "last_review_day")
