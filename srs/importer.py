@@ -12,15 +12,16 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from srs.clock import local_noon
-from srs.engine import Engine
+from srs.engine import Engine, Event
 from srs.i18n import _
 from srs.logparse import LogRow as ParsedRow
 from srs.logparse import ParseResult, ParseWarning
 from srs.models import Card, LogRow, LogSource, Review
+from srs.queue import julian_day
 from srs.repository import event_rows
 
 GOOD = 3
@@ -253,7 +254,7 @@ class _FileImport:
         studied = [row for row in self.parsed.rows if row.studied and row.learned_on is not None]
         planned = [self._plan_row(row, key, mapping.get(key), own_cards)
                    for row, key in zip(studied, row_keys(studied), strict=True)]
-        ids = self._insert_cards()
+        ids = self._allocate_ids()
         self._write_rows(planned, ids, existing)
         seen = {p.key for p in planned}
         gone_rows = [m for key, m in mapping.items() if key not in seen]
@@ -295,39 +296,42 @@ class _FileImport:
             topic=row.topic, notes=row.notes, section=row.section, learned_on=row.learned_on,
             source_id=self.source_id, source_line=row.line, state=1, step=0,
             due=local_noon(row.learned_on, self.tz), suspended=False, in_log=True,
-            created_at=self.now, updated_at=self.now))
+            created_at=self.now, updated_at=self.now, stability=None, difficulty=None,
+            last_review=None, last_review_day=None))
         self.resolver.add(ref, row.topic, row.learned_on)
         return _PlannedRow(row, key, ref, "card", None, created=True)
 
-    def _insert_cards(self) -> dict[int, int]:
-        """Insert the new cards; placeholder -> real id."""
-        if not self.new_cards:
+    def _allocate_ids(self) -> dict[int, int]:
+        """Real ids for the new cards (placeholder -> id), taken before they are inserted.
+
+        Knowing the ids first lets each new card be replayed (its fuzz is seeded by id) and
+        inserted once with its final state, instead of inserted and then updated.
+        """
+        count = len(self.new_cards)
+        if not count:
             return {}
-        result = self.session.execute(
-            insert(CARD).returning(CARD.c.id, sort_by_parameter_order=True), self.new_cards)
-        ids = {-(n + 1): card_id for n, card_id in enumerate(result.scalars())}
+        if self.session.get_bind().dialect.name == "postgresql":
+            taken = list(self.session.scalars(text(
+                "SELECT nextval(pg_get_serial_sequence('card', 'id')) "
+                "FROM generate_series(1, :n)"), {"n": count}))
+        else:  # inside BEGIN IMMEDIATE: nobody else can take these
+            first = int(self.session.scalar(select(func.coalesce(func.max(Card.id), 0))) or 0) + 1
+            taken = list(range(first, first + count))
+        ids = {-(n + 1): card_id for n, card_id in enumerate(taken)}
+        for card, card_id in zip(self.new_cards, taken, strict=True):
+            card["id"] = card_id
         self.resolver.rename(ids)
         return ids
 
     def _write_rows(self, planned: list[_PlannedRow], ids: dict[int, int],
                     existing: dict[int, dict[str, _Existing]]) -> None:
-        fresh = [p for p in planned if p.log_row_id is None]
-        if fresh:
-            result = self.session.execute(
-                insert(LOG_ROW).returning(LOG_ROW.c.id, sort_by_parameter_order=True),
-                [dict(source_id=self.source_id, key=p.key, line=p.row.line,
-                      card_id=ids.get(p.card_ref, p.card_ref), kind=p.kind, present=True)
-                 for p in fresh])
-            for plan, row_id in zip(fresh, result.scalars(), strict=True):
-                plan.log_row_id = row_id
-        new_reviews: list[dict[str, Any]] = []
+        new_reviews: list[tuple[_PlannedRow, dict[str, Any]]] = []
         changes: list[dict[str, Any]] = []
         for plan in planned:
-            assert plan.log_row_id is not None
             own = ids.get(plan.card_ref, plan.card_ref)
             final = self._final(own)
             merged_from = own if own != final else None
-            have = existing.get(plan.log_row_id, {})
+            have = existing.get(plan.log_row_id, {}) if plan.log_row_id is not None else {}
             expected = _expected_entries(plan.row, "learned" if plan.kind == "card" else "row",
                                          self.tz)
             for entry, (at, rating) in expected.items():
@@ -337,11 +341,11 @@ class _FileImport:
                     # recorded at the time stands (and stays undone if it was undone).
                     continue
                 if old is None:
-                    new_reviews.append(dict(
+                    new_reviews.append((plan, dict(
                         card_id=final, at=at, kind="review", rating=rating, source="log",
                         log_row_id=plan.log_row_id, log_entry=entry, recorded_at=self.now,
                         merged_from=merged_from, note=None, duration=None, due_set=None,
-                        state_before=None, undone_at=None))
+                        state_before=None, undone_at=None)))
                 elif old.rating != rating or old.undone or old.at != at or old.card_id != final:
                     # An entry undone before a merge comes back on the card it was merged into.
                     changes.append(dict(id=old.id, rating=rating, at=at, undone_at=None,
@@ -358,11 +362,43 @@ class _FileImport:
                         undone_at=self.now))
                     plan.history_changed = True
                     self.dirty.add(old.card_id)
+        self._insert_new_cards([review for _plan, review in new_reviews])
+        fresh = [p for p in planned if p.log_row_id is None]
+        if fresh:
+            result = self.session.execute(
+                insert(LOG_ROW).returning(LOG_ROW.c.id, sort_by_parameter_order=True),
+                [dict(source_id=self.source_id, key=p.key, line=p.row.line,
+                      card_id=ids.get(p.card_ref, p.card_ref), kind=p.kind, present=True)
+                 for p in fresh])
+            for plan, row_id in zip(fresh, result.scalars(), strict=True):
+                plan.log_row_id = row_id
         if new_reviews:
-            self.session.execute(insert(REVIEW), new_reviews)
+            for plan, review in new_reviews:
+                review["log_row_id"] = plan.log_row_id
+            self.session.execute(insert(REVIEW), [review for _plan, review in new_reviews])
             self.report.reviews_added += len(new_reviews)
         if changes:
             self.session.execute(update(Review), changes)
+
+    def _insert_new_cards(self, new_reviews: list[dict[str, Any]]) -> None:
+        """Replay each new card's history in memory and insert it with its final state."""
+        if not self.new_cards:
+            return
+        events: dict[int, list[Event]] = {card["id"]: [] for card in self.new_cards}
+        for review in new_reviews:
+            if review["card_id"] in events:
+                events[review["card_id"]].append(Event(review["at"], review["rating"]))
+        for card in self.new_cards:
+            history = events[card["id"]]
+            if history:
+                state = self.engine.replay(card["id"], history)
+                card.update(state=state.state, step=state.step, stability=state.stability,
+                            difficulty=state.difficulty, due=state.due,
+                            last_review=state.last_review,
+                            last_review_day=julian_day(state.last_review)
+                            if state.last_review else None)
+            self.dirty.discard(card["id"])
+        self.session.execute(insert(CARD), self.new_cards)
 
     def _mark_gone(self, gone: list[_Mapped],
                    own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> None:

@@ -19,10 +19,14 @@ branch_labels = None
 depends_on = None
 
 SQLITE_TRIGGERS = (
-    """CREATE TRIGGER card_last_review_day_insert AFTER INSERT ON card BEGIN
+    # Only when there is something to write: an import inserts new cards with the value
+    # already set, and rewrites states whose last review did not move.
+    """CREATE TRIGGER card_last_review_day_insert AFTER INSERT ON card
+        WHEN NEW.last_review IS NOT NULL AND NEW.last_review_day IS NULL BEGIN
         UPDATE card SET last_review_day = julianday(NEW.last_review) WHERE id = NEW.id;
     END""",
-    """CREATE TRIGGER card_last_review_day_update AFTER UPDATE OF last_review ON card BEGIN
+    """CREATE TRIGGER card_last_review_day_update AFTER UPDATE OF last_review ON card
+        WHEN NEW.last_review IS NOT OLD.last_review BEGIN
         UPDATE card SET last_review_day = julianday(NEW.last_review) WHERE id = NEW.id;
     END""",
 )
