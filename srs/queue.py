@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_to_dict
+from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_state, card_to_dict
 from srs.clock import day_bounds, study_day
 from srs.engine import Engine
 from srs.errors import SrsError
@@ -236,7 +236,7 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
     entries = [
         QueueEntry(
             card=cards[card_id],
-            retrievability=engine.retrievability(_state(cards[card_id]), at),
+            retrievability=engine.retrievability(card_state(cards[card_id]), at),
             overdue_days=max(0, (day - clock.day_of(cards[card_id].due)).days),
             last_rating=latest.get(card_id, (None, None))[0],
             last_note=latest.get(card_id, (None, None))[1],
@@ -252,12 +252,6 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
             end=conn.stamp(end), no=False))
     return Queue(day=day, entries=entries, due_total=total, done_today=done,
                  limit=cap, next_due=next_due)
-
-
-def _state(card: CardLike) -> Any:
-    from srs.cardview import card_state
-
-    return card_state(card)
 
 
 def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
