@@ -203,6 +203,11 @@ def test_stopping_waits_for_a_running_pass_that_plans_its_next_wake_up(tmp_path:
 
     daemon.scheduler.add_job(lambda: daemon._guard("pass", a_pass), id="pass")
     assert working.wait(10)
+    # APScheduler drops a one-off job from its store just after handing it to the executor;
+    # on a loaded machine the pass can start first. Stop only once the store is settled.
+    deadline = clock_time.monotonic() + 10
+    while daemon.scheduler.get_job("pass") is not None and clock_time.monotonic() < deadline:
+        clock_time.sleep(0.01)
     stopper = threading.Thread(target=daemon._shutdown)
     stopper.start()
     clock_time.sleep(0.2)  # the stop has begun while the pass still works
