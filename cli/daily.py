@@ -11,6 +11,7 @@ import click
 
 from cli.output import console, json_option, parse_date, print_json, short
 from srs.app import App
+from srs.cardview import rating_name
 from srs.i18n import _
 
 
@@ -81,12 +82,6 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
     _print_queue(app, queue)
 
 
-def _rating(rating: int | None) -> str | None:
-    from srs.engine import RATING_NAMES
-
-    return RATING_NAMES.get(rating) if rating else None
-
-
 def _print_queue(app: App, queue: Any) -> None:
     from rich.table import Table
 
@@ -112,7 +107,7 @@ def _print_queue(app: App, queue: Any) -> None:
         card = entry.card
         table.add_row(str(card.id), short(card.topic), short(card.section, 20),
                       _overdue(entry.overdue_days), f"{entry.retrievability:.0%}",
-                      _rating(entry.last_rating) or "-", short(entry.last_note or "", 30))
+                      rating_name(entry.last_rating) or "-", short(entry.last_note or "", 30))
     out.print(table)
     if queue.more:
         click.echo(_("{n} more due beyond today's limit (review today --all, "
@@ -125,7 +120,7 @@ def _grade_text(app: App, result: Any) -> str:
     when = _("today") if interval <= 0 else (
         _("in 1 day") if interval == 1 else _("in {n} days").format(n=interval))
     return _("card {id} {rating}: next self-test {day}, {when}").format(
-        id=result.card_id, rating=_rating(result.rating), day=day, when=when)
+        id=result.card_id, rating=rating_name(result.rating), day=day, when=when)
 
 
 @click.command("grade")
@@ -201,7 +196,7 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
     if as_json:
         data = {
             "id": result.card_id,
-            "rating": _rating(result.rating),
+            "rating": rating_name(result.rating),
             "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
             "retrievability_before": round(result.retrievability_before, 4),
             "due": result.due.astimezone(app.tz).isoformat(),
@@ -236,11 +231,11 @@ def undo_cmd(app: App, as_json: bool) -> None:
 
     result = app.db.write(lambda s: undo(s, engine=app.engine(s), now=app.now()))
     if as_json:
-        print_json({"id": result.card_id, "kind": result.kind, "rating": _rating(result.rating),
+        print_json({"id": result.card_id, "kind": result.kind, "rating": rating_name(result.rating),
                     "at": result.at.astimezone(app.tz).isoformat(),
                     "due": result.due.astimezone(app.tz).isoformat()})
         return
-    what = _rating(result.rating) if result.kind == "review" else _("new due date")
+    what = rating_name(result.rating) if result.kind == "review" else _("new due date")
     click.echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
         what=what, id=result.card_id, topic=result.topic, day=_local_day(result.due, app)))
     if result.left_in_log:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from srs.cardview import CardRow, card_state, state_from_json, state_to_json
-from srs.engine import RATING_NAMES, CardState, Engine
+from srs.engine import CardState, Engine
 from srs.errors import CardNotFound, GradeError, NothingToUndo
 from srs.i18n import _
 from srs.queue import ACTIVE, DayClock, build_queue, card_rows, reviews_done
@@ -248,6 +248,3 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
             _reschedule(conn, entry.card, clock.bounds(day)[0], now)  # type: ignore[arg-type]
     return moves
 
-
-def rating_name(rating: int | None) -> str:
-    return RATING_NAMES.get(rating or 0, "-")

@@ -74,17 +74,13 @@ class Queue:
 def card_rows(conn: SqlConn, ids: list[int]) -> dict[int, CardRow]:
     """Cards by id."""
     found: dict[int, CardRow] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        for row in conn.all(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({marks})",
-                            **{f"i{n}": card_id for n, card_id in enumerate(chunk)}):
-            card = CardRow(*row)
-            card.learned_on = conn.day(card.learned_on)
-            card.due = conn.moment(card.due)  # type: ignore[assignment]
-            card.last_review = conn.moment(card.last_review)
-            card.suspended, card.in_log = bool(card.suspended), bool(card.in_log)
-            found[card.id] = card
+    for row in conn.all_in(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({{ids}})", ids):
+        card = CardRow(*row)
+        card.learned_on = conn.day(card.learned_on)
+        card.due = conn.moment(card.due)  # type: ignore[assignment]
+        card.last_review = conn.moment(card.last_review)
+        card.suspended, card.in_log = bool(card.suspended), bool(card.in_log)
+        found[card.id] = card
     return found
 
 
@@ -122,15 +118,11 @@ def order_entries(entries: list[QueueEntry], order: str, day: date) -> list[Queu
 def last_reviews(conn: SqlConn, ids: list[int]) -> dict[int, tuple[int | None, str | None]]:
     """The rating and note of each card's latest self-test."""
     latest: dict[int, tuple[int | None, str | None]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        for card_id, rating, note in conn.all(
-            f"SELECT card_id, rating, note FROM review WHERE card_id IN ({marks}) "
-            "AND kind = 'review' AND undone_at IS NULL ORDER BY card_id, at, id",
-            **{f"i{n}": card_id for n, card_id in enumerate(chunk)},
-        ):
-            latest[card_id] = (rating, note)
+    for card_id, rating, note in conn.all_in(
+        "SELECT card_id, rating, note FROM review WHERE card_id IN ({ids}) "
+        "AND kind = 'review' AND undone_at IS NULL ORDER BY card_id, at, id", ids,
+    ):
+        latest[card_id] = (rating, note)
     return latest
 
 
@@ -260,16 +252,11 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
     from srs.cardview import rating_name
 
     ids = [entry.card.id for entry in queue.entries]
-    counts: dict[int, int] = {}
-    paths: dict[int, str] = {}
-    if ids:
-        marks = ", ".join(f":i{n}" for n in range(len(ids)))
-        params = {f"i{n}": card_id for n, card_id in enumerate(ids)}
-        counts = {card_id: n for card_id, n in conn.all(
-            f"SELECT card_id, count(*) FROM review WHERE card_id IN ({marks}) AND kind = 'review' "
-            "AND undone_at IS NULL GROUP BY card_id", **params)}
-        paths = {source_id: path for source_id, path in conn.all(
-            "SELECT id, path FROM log_source")}
+    counts = {card_id: n for card_id, n in conn.all_in(
+        "SELECT card_id, count(*) FROM review WHERE card_id IN ({ids}) AND kind = 'review' "
+        "AND undone_at IS NULL GROUP BY card_id", ids)}
+    paths = {source_id: path for source_id, path in conn.all(
+        "SELECT id, path FROM log_source")} if ids else {}
     result = []
     for entry in queue.entries:
         card = entry.card

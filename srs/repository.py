@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -124,10 +124,6 @@ def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
     return moment.astimezone(tz).isoformat() if moment else None
 
 
-def source_label(source: LogSource | None, line: int | None) -> str | None:
-    return f"{source.path}:{line}" if source is not None and line is not None else None
-
-
 def card_to_dict(card: Card, *, engine: Engine, now: datetime, tz: tzinfo,
                  reviews: int, source: LogSource | None) -> dict[str, Any]:
     """A card as the JSON object documented in the README."""
@@ -149,7 +145,3 @@ def review_to_dict(review: Review, tz: tzinfo) -> dict[str, Any]:
     if review.duration is not None:
         entry["duration"] = review.duration
     return entry
-
-
-def learned_date(moment: datetime, tz: tzinfo) -> date:
-    return moment.astimezone(tz).date()

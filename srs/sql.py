@@ -48,6 +48,16 @@ class SqlConn:
         row = self.one(sql, **params)
         return row[0] if row else None
 
+    def all_in(self, sql: str, ids: list[int], **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of `sql` whose `{ids}` is an IN list of `ids`, 500 at a time."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            rows.extend(self.all(sql.format(ids=marks), **params,
+                                 **{f"i{n}": value for n, value in enumerate(chunk)}))
+        return rows
+
     def run(self, sql: str, **params: Any) -> None:
         raise NotImplementedError
 
