@@ -72,6 +72,8 @@ def restore_cmd(app: App, path: Path, replace: bool, as_json: bool) -> None:
         review restore srs-backup.json
         review restore srs-backup.json --replace
     """
+    from srs.clock import DayClock, zone
+    from srs.config import KEYS, Config
     from srs.db import KNOWN_REVISIONS
     from srs.export import ExportError, parse_backup, restore_backup
 
@@ -81,15 +83,40 @@ def restore_cmd(app: App, path: Path, replace: bool, as_json: bool) -> None:
         raise ExportError(_("cannot read {path}: {reason}").format(
             path=path, reason=getattr(err, "strerror", None) or err)) from None
     backup = parse_backup(text)
-    _check_config(backup.get("config") or {})
-    report = app.db.write(lambda s: restore_backup(s, backup, replace=replace,
-                                                   known_revisions=KNOWN_REVISIONS))
+    values = backup.get("config") or {}
+    _check_config(values)
+    # The settings in force afterwards: config.toml's, or the backup's when there is none.
+    target = app.config if app.config.path.exists() else Config(app.config.path, {
+        name: value for name, value in values.items() if name in KEYS})
+    clock = DayClock(zone(str(target["timezone"])), int(target["day_starts_at"]))
+    made_with = DayClock(zone(str(values.get("timezone", target["timezone"]))),
+                         int(values.get("day_starts_at", target["day_starts_at"])))
+
+    def work(session: Any) -> Any:
+        from srs.engine import Engine
+        from srs.repository import scheduler_settings
+        from srs.schedule import follow_clock
+        from srs.sql import SessionConn
+
+        report = restore_backup(session, backup, replace=replace,
+                                known_revisions=KNOWN_REVISIONS, clock=made_with)
+        # The backup's schedule followed its own database's clock: follow this one's.
+        engine = Engine(scheduler_settings(session, target), clock)
+        moved = follow_clock(SessionConn(session), engine, app.now())
+        report.rescheduled = moved.moved if moved is not None else 0
+        return report
+
+    report = app.db.write(work)
     config_written = _restore_config(app, report.config)
     if as_json:
         print_json({**report.to_json(), "config_written": config_written})
         return
     rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
     click.echo(_("restored {path}: {rows}").format(path=path, rows=rows))
+    if report.rescheduled:
+        click.echo(_("{n} due dates moved: study days now follow timezone {zone}, starting "
+                     "at {hour}:00").format(n=report.rescheduled, zone=clock.zone_name,
+                                            hour=clock.day_starts_at))
     if config_written:
         click.echo(_("wrote the backup's settings to {path}").format(path=app.config.path))
     elif report.config:

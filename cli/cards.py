@@ -127,7 +127,7 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
     def work(session: Any) -> dict[str, Any]:
         engine = app.engine(session)
         card = add_card(session, topic, notes=notes, learned=learned_on, engine=engine,
-                        tz=app.tz, now=app.now())
+                        now=app.now())
         return cards_to_dicts(session, [card], _view(app, session))[0]
 
     data = app.db.write(work)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from cli.output import json_option, print_json
@@ -62,16 +65,72 @@ def get(app: App, key: str, as_json: bool) -> None:
         click.echo(show_value(value))
 
 
+# Study days depend on these: changing one replays every card's history.
+CLOCK_KEYS = ("timezone", "day_starts_at")
+
+
+def _change(app: App, key: str, value: Any, write: Callable[[], None]) -> int | None:
+    """Write a setting; for a clock setting, replay every card in the same transaction.
+
+    Returns how many due dates moved (None when the setting does not affect them). The
+    database follows the new clock first and config.toml is written before it commits: if
+    either fails, nothing changes; if the commit itself failed after the file was written,
+    the next command would see the database follow an older clock and replay it then.
+    """
+    if key not in CLOCK_KEYS or not _has_database(app):
+        write()
+        return None
+    from srs.clock import DayClock, zone
+    from srs.engine import Engine
+    from srs.repository import scheduler_settings
+    from srs.schedule import follow_clock
+    from srs.sql import SessionConn
+
+    tz = zone(str(value)) if key == "timezone" else app.tz
+    hour = int(value) if key == "day_starts_at" else app.day_starts_at
+    clock = DayClock(tz, hour)
+
+    def work(session: Any) -> int:
+        engine = Engine(scheduler_settings(session, app.config), clock)
+        result = follow_clock(SessionConn(session), engine, app.now())
+        write()
+        return result.moved if result is not None else 0
+
+    return app.db.write(work)
+
+
+def _has_database(app: App) -> bool:
+    from srs.sql import sqlite_path
+
+    path = sqlite_path(app.url)
+    return path is None or path.exists()
+
+
+def _moved(n: int | None) -> None:
+    if n is not None:
+        click.echo(_("every card replayed with the new study days; {n} due dates moved").format(
+            n=n))
+
+
 @config_group.command("set")
 @click.argument("key")
 @click.argument("value")
 @click.pass_obj
 def set_(app: App, key: str, value: str) -> None:
-    """Change a setting (lists are comma-separated)."""
-    from srs.config import show_value
+    """Change a setting (lists are comma-separated).
 
-    stored = app.config.set(key, value)
-    click.echo(f"{key} = {show_value(stored)}")
+    Changing timezone or day_starts_at moves the study days, so every card's history is
+    replayed with them and the command says how many due dates moved.
+    """
+    from srs.config import KEYS, show_value
+
+    if key in KEYS:
+        checked = KEYS[key].check(KEYS[key].parse(value))
+    else:
+        checked = app.config.set(key, value)  # raises the unknown-setting error
+    moved = _change(app, key, checked, lambda: app.config.set(key, value))
+    click.echo(f"{key} = {show_value(app.config[key])}")
+    _moved(moved)
 
 
 @config_group.command("unset")
@@ -79,7 +138,9 @@ def set_(app: App, key: str, value: str) -> None:
 @click.pass_obj
 def unset(app: App, key: str) -> None:
     """Go back to a setting's default."""
-    from srs.config import show_value
+    from srs.config import KEYS, show_value
 
-    app.config.unset(key)
+    default = KEYS[key].default() if key in KEYS else app.config.unset(key)
+    moved = _change(app, key, default, lambda: app.config.unset(key))
     click.echo(f"{key} = {show_value(app.config[key])} " + _("(default)"))
+    _moved(moved)

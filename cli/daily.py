@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -21,22 +21,19 @@ def _overdue(days: int) -> str:
     return _("1 day overdue") if days == 1 else _("{n} days overdue").format(n=days)
 
 
-def _local_day(moment: datetime, app: App) -> str:
-    return moment.astimezone(app.tz).date().isoformat()
-
-
 def parse_moment(value: str, app: App, param: str) -> datetime:
-    """A time typed on the command line, local unless it carries an offset; a bare date is noon."""
+    """A time typed on the command line, local unless it carries an offset; a bare date is
+    that study day (at noon, as a log's dates are)."""
     from srs.clock import UTC
 
     text = value.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
             day = parse_date(text, param)
-            moment = datetime.combine(day, time(12), tzinfo=app.tz).astimezone(UTC)
+            moment = app.clock.moment_of(day)
             now = app.now()
             # "Today" before noon means earlier today, not a time still to come.
-            return now if moment > now and day == now.astimezone(app.tz).date() else moment
+            return now if moment > now and day == app.clock.day_of(now) else moment
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
@@ -93,7 +90,7 @@ def _print_queue(app: App, queue: Any) -> None:
                 day=queue.day, done=queue.done_today, n=queue.due_total))
         elif queue.next_due is not None:
             click.echo(_("Nothing due on {day}. Next self-test: {next}.").format(
-                day=queue.day, next=_local_day(queue.next_due, app)))
+                day=queue.day, next=queue.next_due.isoformat()))
         else:
             click.echo(_("Nothing due on {day}, and no cards scheduled "
                          "(import a log with 'review import PATH').").format(day=queue.day))
@@ -115,7 +112,7 @@ def _print_queue(app: App, queue: Any) -> None:
 
 
 def _grade_text(app: App, result: Any) -> str:
-    day = _local_day(result.due, app)
+    day = result.due.isoformat()
     interval = result.interval_days
     when = _("today") if interval <= 0 else (
         _("in 1 day") if interval == 1 else _("in {n} days").format(n=interval))
@@ -199,7 +196,7 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
             "rating": rating_name(result.rating),
             "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
             "retrievability_before": round(result.retrievability_before, 4),
-            "due": result.due.astimezone(app.tz).isoformat(),
+            "due": result.due.isoformat(),
             "interval_days": result.interval_days,
             "stability": result.stability,
             "difficulty": result.difficulty,
@@ -233,11 +230,11 @@ def undo_cmd(app: App, as_json: bool) -> None:
     if as_json:
         print_json({"id": result.card_id, "kind": result.kind, "rating": rating_name(result.rating),
                     "at": result.at.astimezone(app.tz).isoformat(),
-                    "due": result.due.astimezone(app.tz).isoformat()})
+                    "due": result.due.isoformat()})
         return
     what = rating_name(result.rating) if result.kind == "review" else _("new due date")
     click.echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
-        what=what, id=result.card_id, topic=result.topic, day=_local_day(result.due, app)))
+        what=what, id=result.card_id, topic=result.topic, day=result.due.isoformat()))
     if result.left_in_log:
         click.echo(_("the self-test is still written in {place}; imports will not count it "
                      "again, and you may delete it there").format(place=result.left_in_log))
@@ -302,7 +299,7 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
     if as_json:
         print_json({"dry_run": dry_run, "moved": [
             {"id": m.card_id, "topic": m.topic, "retrievability": round(m.retrievability, 4),
-             "from": _local_day(m.old_due, app), "to": m.new_day.isoformat()} for m in moves]})
+             "from": m.old_due.isoformat(), "to": m.new_day.isoformat()} for m in moves]})
         return
     if not moves:
         click.echo(_("nothing to spread: today's queue already fits the limit"))

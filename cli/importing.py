@@ -31,7 +31,7 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
         review import notes/*.md --dry-run
     """
     from srs.errors import SrsError
-    from srs.importer import import_parsed, read_logs
+    from srs.importer import import_parsed, import_salt, read_logs
 
     def known(files: list[Path]) -> dict[str, str]:
         """Digests of the last import, to skip parsing unchanged files (not for a new db)."""
@@ -45,7 +45,7 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
             return stored_digests(session, files)
 
     # --dry-run shows every row and --strict checks every warning, so both read it all.
-    files = read_logs(list(paths), salt=str(app.config["timezone"]),
+    files = read_logs(list(paths), salt=import_salt(app.clock),
                       known=None if dry_run or strict else known)
     warnings = [w for file in files if file.parsed for w in file.parsed.warnings]
     if strict and warnings:
@@ -59,12 +59,12 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
     def run(session):  # type: ignore[no-untyped-def]
         engine = app.engine(session)
         if not show_progress:
-            return import_parsed(session, files, engine=engine, tz=app.tz, now=app.now())
+            return import_parsed(session, files, engine=engine, now=app.now())
         from rich.progress import Progress
 
         with Progress(transient=True, console=_stderr()) as bar:
             task = bar.add_task(_("importing"), total=total)
-            return import_parsed(session, files, engine=engine, tz=app.tz, now=app.now(),
+            return import_parsed(session, files, engine=engine, now=app.now(),
                                  progress=lambda n: bar.advance(task, n))
 
     if dry_run:

@@ -266,7 +266,7 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
     now = app.now()
     if revert:
         reverted = app.db.write(lambda s: revert_parameters(
-            s, settings=scheduler_settings(s, app.config), now=now))
+            s, settings=scheduler_settings(s, app.config), clock=app.clock, now=now))
         if as_json:
             print_json(reverted.to_json())
             return

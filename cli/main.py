@@ -91,9 +91,23 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     """
     from srs.app import App
 
-    app = App(db_url=db_url)
+    app = App(db_url=db_url, notify=_rescheduled)
     ctx.obj = app
     ctx.call_on_close(app.close)
+
+
+def _rescheduled(result: Any) -> None:
+    """Say on stderr that the schedule was recomputed for another clock (never on stdout)."""
+    from srs.i18n import _
+
+    if not result.moved:
+        return
+    if result.previous is None:
+        click.echo(_("the schedule now counts elapsed time in study days: every card was "
+                     "replayed, {n} due dates moved").format(n=result.moved), err=True)
+    else:
+        click.echo(_("study days changed (timezone or day_starts_at): every card was "
+                     "replayed, {n} due dates moved").format(n=result.moved), err=True)
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 Jobs (all in one worker thread, so two passes never overlap in one process):
 
 - `digest HH:MM`: a CronTrigger per digest time, in the configured zone;
-- `wake`: a DateTrigger at the next moment `srs.reminders.next_wake` names (a card
-  falling due today, the end of quiet hours, a retry);
+- `wake`: a DateTrigger at the next moment `srs.reminders.next_wake` names (the end of
+  quiet hours, a retry);
 - `check`: every half minute, the cheap change check (grades, imports, settings) and
   the clock-jump check (wall clock against the monotonic one);
 - `import PATH`: a save of a followed log, debounced.
@@ -158,7 +158,8 @@ class Daemon:
         delay = RETRY_FIRST
         while not self._stop.is_set():
             try:
-                self.db = open_database(self.url)
+                assert self.settings is not None
+                self.db = open_database(self.url, clock=self.settings.clock)
                 return True
             except SrsError as err:
                 log.warning(_("{error}; trying again in {seconds:.0f} s").format(
@@ -211,6 +212,7 @@ class Daemon:
             log.error(_("{error}; keeping the settings in use").format(error=err))
             return
         log.info(_("settings reloaded"))
+        self._follow_clock()
         self._schedule_digests()
         self._remind()
 
@@ -293,6 +295,7 @@ class Daemon:
         assert self.db is not None
         from srs.reminders import fingerprint
 
+        self._follow_clock()
         with self.db.reading() as session:
             self._fingerprint = fingerprint(session)
         self._follow_logs(catch_up=True)
@@ -365,7 +368,20 @@ class Daemon:
         from srs.engine import Engine
         from srs.repository import scheduler_settings
 
-        return Engine(scheduler_settings(session, self.config))
+        assert self.settings is not None
+        return Engine(scheduler_settings(session, self.config), self.settings.clock)
+
+    def _follow_clock(self) -> None:
+        """Replay every card if the schedule follows another clock than the settings'."""
+        from srs.schedule import follow_clock
+        from srs.sql import SessionConn
+
+        assert self.db is not None
+        result = self.db.write(lambda s: follow_clock(SessionConn(s), self._engine_for(s),
+                                                      clock.now()))
+        if result is not None and result.moved:
+            log.info(_("study days changed: every card replayed, {n} due dates moved").format(
+                n=result.moved))
 
     # --- following the logs --------------------------------------------------------------
 
@@ -393,7 +409,7 @@ class Daemon:
         from scheduler.watcher import describe, reimport
 
         assert self.db is not None and self.settings is not None
-        result = reimport(self.db, path, engine_for=self._engine_for, tz=self.settings.tz,
+        result = reimport(self.db, path, engine_for=self._engine_for, clock=self.settings.clock,
                           now=clock.now(), baseline=self._baselines.get(path))
         if result.status in ("unreadable", "rejected"):
             log.warning(describe(result))

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from srs.i18n import _
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from srs.clock import DayClock
     from srs.db import Database
     from srs.engine import Engine
 
@@ -40,8 +41,8 @@ class Reimport:
     warnings: Counter[str] = field(default_factory=Counter)
 
 
-def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine], tz: tzinfo,
-             now: datetime, baseline: Counter[str] | None) -> Reimport:
+def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine],
+             clock: DayClock, now: datetime, baseline: Counter[str] | None) -> Reimport:
     """Import `path` again if its content changed and it reads at least as well as before.
 
     A save that cannot be read, or that brings a warning the last good version did not
@@ -49,7 +50,13 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
     and the next good save is imported. `baseline` is the last good version's warnings,
     None when they are not known (any readable file is then taken).
     """
-    from srs.importer import import_parsed, read_logs, stored_digests, stored_warnings
+    from srs.importer import (
+        import_parsed,
+        import_salt,
+        read_logs,
+        stored_digests,
+        stored_warnings,
+    )
 
     def known(paths: list[Path]) -> dict[str, str]:
         with db.reading() as session:
@@ -57,7 +64,7 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
 
     try:
         # An unchanged file is not even parsed: a 100,000-row log costs its digest only.
-        files = read_logs([path], salt=str(getattr(tz, "key", tz)), known=known)
+        files = read_logs([path], salt=import_salt(clock), known=known)
     except LogFileError as err:
         return Reimport(path, "unreadable", str(err))
     parsed = files[0].parsed
@@ -72,7 +79,7 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
         if bad:
             return Reimport(path, "rejected", "; ".join(str(w) for w in bad[:3]),
                             warnings=baseline)
-    report = db.write(lambda s: import_parsed(s, files, engine=engine_for(s), tz=tz, now=now))
+    report = db.write(lambda s: import_parsed(s, files, engine=engine_for(s), now=now))
     return Reimport(path, "imported", created=report.cards_created,
                     updated=report.cards_updated, warnings=warnings)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from srs import clock
+from srs.clock import DayClock
 from srs.config import Config, load
 from srs.paths import Paths, user_paths
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from srs.db import Database
     from srs.engine import Engine
-    from srs.queue import DayClock
+    from srs.schedule import Rescheduled
     from srs.sql import SqlConn, SQLiteConn
 
 
@@ -28,9 +29,12 @@ T = TypeVar("T")
 class App:
     """One invocation's view of the user's data; nothing is opened until it is used."""
 
-    def __init__(self, db_url: str | None = None, paths: Paths | None = None) -> None:
+    def __init__(self, db_url: str | None = None, paths: Paths | None = None,
+                 notify: Callable[[Rescheduled], None] | None = None) -> None:
         self.db_url = db_url
         self.paths = paths or user_paths()
+        # Told when opening the database replayed every card for another clock.
+        self.notify = notify
 
     @cached_property
     def config(self) -> Config:
@@ -46,17 +50,34 @@ class App:
     @cached_property
     def db(self) -> Database:
         from srs.db import open_database
+        from srs.schedule import clock_is_current, follow_clock
+        from srs.sql import SessionConn
 
-        return open_database(self.url)
+        db = open_database(self.url, clock=self.clock)
+        with db.reading() as session:
+            current = clock_is_current(SessionConn(session), self.clock)
+        if not current:
+            self._followed(db.write(lambda s: follow_clock(
+                SessionConn(s), self.engine(s), self.now())))
+        return db
 
     @cached_property
     def _raw(self) -> SQLiteConn | None:
         """A plain sqlite3 connection when the database is an up-to-date SQLite file."""
+        from srs.schedule import clock_is_current, follow_clock
         from srs.schema import SCHEMA_HEAD
-        from srs.sql import open_sqlite, sqlite_path
+        from srs.sql import open_sqlite, sqlite_path, writing
 
         path = sqlite_path(self.url)
-        return open_sqlite(path, SCHEMA_HEAD) if path is not None else None
+        raw = open_sqlite(path, SCHEMA_HEAD) if path is not None else None
+        if raw is not None and not clock_is_current(raw, self.clock):
+            self._followed(writing(raw, lambda c: follow_clock(
+                c, self.sql_engine(c), self.now())))
+        return raw
+
+    def _followed(self, result: Rescheduled | None) -> None:
+        if result is not None and self.notify is not None:
+            self.notify(result)
 
     @contextmanager
     def sql_reading(self) -> Iterator[SqlConn]:
@@ -83,7 +104,7 @@ class App:
         from srs.engine import Engine, settings_from
         from srs.queue import load_parameters
 
-        return Engine(settings_from(self.config, load_parameters(conn)))
+        return Engine(settings_from(self.config, load_parameters(conn)), self.clock)
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -93,10 +114,9 @@ class App:
     def day_starts_at(self) -> int:
         return int(self.config["day_starts_at"])
 
-    @property
+    @cached_property
     def clock(self) -> DayClock:
-        from srs.queue import DayClock
-
+        """The study days of the configured zone and day start."""
         return DayClock(self.tz, self.day_starts_at)
 
     def now(self) -> datetime:
@@ -106,7 +126,7 @@ class App:
         from srs.engine import Engine
         from srs.repository import scheduler_settings
 
-        return Engine(scheduler_settings(session, self.config))
+        return Engine(scheduler_settings(session, self.config), self.clock)
 
     def close(self) -> None:
         if "db" in self.__dict__:

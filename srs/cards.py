@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from srs.clock import local_noon
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
@@ -21,6 +20,8 @@ from srs.repository import (
     replay_card,
     review_to_dict,
 )
+from srs.schedule import mark_clock
+from srs.sql import SessionConn
 
 
 @dataclass(frozen=True)
@@ -89,19 +90,21 @@ def show_card(session: Session, card_id: int, view: View) -> dict[str, Any]:
 
 
 def add_card(session: Session, topic: str, *, notes: str, learned: date | None,
-             engine: Engine, tz: tzinfo, now: datetime) -> Card:
+             engine: Engine, now: datetime) -> Card:
     """A card for a topic that is in no log; studying it is its first review."""
     topic = topic.strip()
     if not topic:
         raise SrsError(_("the topic is empty"))
-    today = now.astimezone(tz).date()
+    clock = engine.clock
+    today = clock.day_of(now)
     if learned is not None and learned > today:
         raise SrsError(_("learned date {day} is in the future").format(day=learned))
     # Learned today but before noon: the study cannot have happened after now.
-    at = min(local_noon(learned, tz), now) if learned is not None else now
+    at = min(clock.moment_of(learned), now) if learned is not None else now
     card = Card(
         topic=topic, notes=notes, section="", learned_on=learned or today,
-        state=1, step=0, due=at, suspended=False, in_log=False, created_at=now, updated_at=now,
+        state=1, step=0, due=clock.day_of(at), suspended=False, in_log=False, created_at=now,
+        updated_at=now,
     )
     session.add(card)
     session.flush()
@@ -109,6 +112,8 @@ def add_card(session: Session, topic: str, *, notes: str, learned: date | None,
                        recorded_at=now))
     session.flush()
     replay_card(session, engine, card, now)
+    session.flush()
+    mark_clock(SessionConn(session), clock)
     return card
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from srs.engine import RATING_NAMES, STATE_NAMES, CardState, Engine
+
+if TYPE_CHECKING:
+    from srs.clock import DayClock
 
 CARD_COLUMNS = ("id, topic, notes, section, learned_on, source_id, source_line, state, step, "
                 "stability, difficulty, due, last_review, suspended, in_log, merged_into")
@@ -27,7 +30,7 @@ class CardLike(Protocol):
     step: int | None
     stability: float | None
     difficulty: float | None
-    due: datetime
+    due: date
     last_review: datetime | None
     suspended: bool
     in_log: bool
@@ -49,7 +52,7 @@ class CardRow:
     step: int | None
     stability: float | None
     difficulty: float | None
-    due: datetime
+    due: date
     last_review: datetime | None
     suspended: bool
     in_log: bool
@@ -72,13 +75,20 @@ def state_to_json(state: CardState) -> str:
     })
 
 
-def state_from_json(text: str) -> CardState:
+def state_from_json(text: str, clock: DayClock) -> CardState:
+    """A state stored by `state_to_json`.
+
+    States stored before due dates were study days hold a due moment: it becomes the
+    study day it fell on, the day the person was shown.
+    """
     from srs.clock import to_utc
 
     data = json.loads(text)
+    due = str(data["due"])
     return CardState(
         data["state"], data["step"], data["stability"], data["difficulty"],
-        to_utc(datetime.fromisoformat(data["due"])),
+        date.fromisoformat(due) if len(due) == 10 else clock.day_of(
+            to_utc(datetime.fromisoformat(due))),
         to_utc(datetime.fromisoformat(data["last_review"])) if data["last_review"] else None,
     )
 
@@ -99,10 +109,11 @@ def card_to_dict(card: CardLike, *, engine: Engine, now: datetime, tz: tzinfo,
                    if source_path is not None and card.source_line is not None else None),
         "learned_on": card.learned_on.isoformat(),
         "state": STATE_NAMES.get(card.state, str(card.state)),
-        "due": _iso(card.due, tz),
+        "due": card.due.isoformat(),
         "stability": card.stability,
         "difficulty": card.difficulty,
-        "retrievability": round(engine.retrievability(card_state(card), now), 4),
+        "retrievability": round(engine.retrievability(card_state(card),
+                                                      engine.clock.day_of(now)), 4),
         "reviews": reviews,
         "last_review": _iso(card.last_review, tz),
         "suspended": card.suspended,

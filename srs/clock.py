@@ -1,13 +1,18 @@
-"""The one place that reads the real clock, and what "now" and "today" mean.
+"""The one place that reads the real clock, and what "now", "today" and "a day" mean.
 
 A study day runs from `day_starts_at` local time to the same hour the next day, so a
 self-test at 02:00 with the default of 4 counts for the day before. Local times come
 from the configured IANA zone; every datetime handed to the rest of the code is UTC
 with `datetime.timezone.utc` (py-fsrs accepts nothing else).
+
+Time between two self-tests is counted in study days, as Anki counts it by its day
+rollover: the number of study-day boundaries between them, whatever the hours of the
+day and whatever a daylight-saving change did to the length of the days in between.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -47,8 +52,48 @@ def day_bounds(day: date, tz: tzinfo, day_starts_at: int) -> tuple[datetime, dat
 
 
 def local_noon(day: date, tz: tzinfo) -> datetime:
-    """Noon local time on `day`, in UTC: when an event known only by its date happened."""
+    """Noon local time on `day`, in UTC."""
     return datetime.combine(day, NOON, tzinfo=tz).astimezone(UTC)
+
+
+def days_between(earlier: date, later: date) -> int:
+    """Elapsed study days from one study day to another (0 on the same day)."""
+    return (later - earlier).days
+
+
+@dataclass(frozen=True)
+class DayClock:
+    """The zone and the hour a study day starts: what turns a moment into a study day."""
+
+    tz: tzinfo
+    day_starts_at: int
+
+    @property
+    def zone_name(self) -> str:
+        """The IANA name of the zone ('UTC' for `timezone.utc`)."""
+        return str(getattr(self.tz, "key", None) or self.tz.tzname(None) or "UTC")
+
+    def day_of(self, moment: datetime) -> date:
+        return study_day(moment, self.tz, self.day_starts_at)
+
+    def bounds(self, day: date) -> tuple[datetime, datetime]:
+        return day_bounds(day, self.tz, self.day_starts_at)
+
+    def start(self, day: date) -> datetime:
+        return day_start(day, self.tz, self.day_starts_at)
+
+    def moment_of(self, day: date) -> datetime:
+        """When an event known only by its date happened: local noon, inside study day `day`.
+
+        When study days start after noon, noon of `day` would belong to the study day
+        before, so the event is put at the hour the day starts instead.
+        """
+        hour = max(NOON.hour, self.day_starts_at)
+        return datetime.combine(day, time(hour), tzinfo=self.tz).astimezone(UTC)
+
+    def record(self) -> dict[str, object]:
+        """What the stored schedule remembers of the clock it was computed with."""
+        return {"timezone": self.zone_name, "day_starts_at": self.day_starts_at}
 
 
 def zone(name: str) -> ZoneInfo:
@@ -59,6 +104,22 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise ValueError(name) from exc
+
+
+def clock_from_record(record: object) -> DayClock | None:
+    """The clock a stored record names; None when it is missing or unreadable."""
+    if not isinstance(record, dict):
+        return None
+    hour = record.get("day_starts_at")
+    name = record.get("timezone")
+    if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+        return None
+    if not isinstance(name, str):
+        return None
+    try:
+        return DayClock(zone(name), hour)
+    except (ValueError, OSError):
+        return None
 
 
 def system_zone_name() -> str:

@@ -21,6 +21,8 @@ from srs.schema import KNOWN_REVISIONS, SCHEMA_HEAD  # the newest migration, che
 if TYPE_CHECKING:
     from sqlite3 import Connection as SQLiteConnection
 
+    from srs.clock import DayClock
+
 T = TypeVar("T")
 
 
@@ -203,8 +205,12 @@ class Database:
         except exc.DatabaseError as err:
             raise self._unreachable(err) from None
 
-    def ensure_schema(self) -> None:
-        """Bring the schema to the newest revision, backing the database up first."""
+    def ensure_schema(self, clock: DayClock | None = None) -> None:
+        """Bring the schema to the newest revision, backing the database up first.
+
+        `clock` is the person's study-day clock, which a migration may need to turn stored
+        moments into study days (the system zone and 04:00 when not given).
+        """
         version = self.schema_version()
         if version == SCHEMA_HEAD:
             return
@@ -215,7 +221,7 @@ class Database:
             )
         if version is not None:
             self.backup_before_upgrade(version)
-        self.upgrade()
+        self.upgrade(clock=clock)
 
     def backup_before_upgrade(self, version: str) -> Path | None:
         """Copy an SQLite database aside before a migration changes it."""
@@ -235,7 +241,7 @@ class Database:
         dst.close()
         return target
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "head", *, clock: DayClock | None = None) -> None:
         """Run the migrations up to `revision`, in one transaction, foreign keys off on SQLite."""
         from alembic.config import Config
 
@@ -253,6 +259,7 @@ class Database:
                     if conn.dialect.name == "postgresql":
                         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7140001)")
                     config.attributes["connection"] = conn
+                    config.attributes["clock"] = clock
                     command.upgrade(config, revision)
                     if self.is_sqlite:
                         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -281,12 +288,13 @@ def default_url() -> str:
     return f"sqlite:///{user_paths().default_db}"
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
+def open_database(url: str | None = None, *, migrate: bool = True,
+                  clock: DayClock | None = None) -> Database:
     """Open (and by default migrate) the database at `url`, `SRS_DATABASE_URL`, or the default."""
     url = url or os.environ.get("SRS_DATABASE_URL") or default_url()
     db = Database(url)
     if migrate:
-        db.ensure_schema()
+        db.ensure_schema(clock)
     return db
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
@@ -15,6 +15,9 @@ from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from srs.errors import ConfigError
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.clock import DayClock
 
 RATING_NAMES = {1: "again", 2: "hard", 3: "good", 4: "easy"}
 STATE_NAMES = {1: "learning", 2: "review", 3: "relearning"}
@@ -34,45 +37,34 @@ class SchedulerSettings:
 
 @dataclass(frozen=True)
 class CardState:
-    """A card's FSRS memory state and when it is due."""
+    """A card's FSRS memory state, the study day it is due, and when it was last reviewed."""
 
     state: int
     step: int | None
     stability: float | None
     difficulty: float | None
-    due: datetime
+    due: date
     last_review: datetime | None
-
-    def to_fsrs(self, card_id: int) -> FsrsCard:
-        return FsrsCard(
-            card_id=card_id,
-            state=State(self.state),
-            step=self.step,
-            stability=self.stability,
-            difficulty=self.difficulty,
-            due=self.due,
-            last_review=self.last_review,
-        )
-
-    @classmethod
-    def from_fsrs(cls, card: FsrsCard) -> CardState:
-        return cls(
-            state=int(card.state),
-            step=card.step,
-            stability=card.stability,
-            difficulty=card.difficulty,
-            due=card.due,
-            last_review=card.last_review,
-        )
 
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of a history: a self-test with its rating, or a manual new due date."""
+    """One entry of a history: a self-test with its rating, or a manual new due day."""
 
     at: datetime
     rating: int | None = None
-    due_set: datetime | None = None
+    due_set: date | None = None
+
+
+def anchor(day: date) -> datetime:
+    """A study day as py-fsrs sees it: noon UTC of that date.
+
+    py-fsrs counts elapsed time in whole 24-hour periods between the moments it is given.
+    Given one fixed instant per study day, that count is exactly the number of study days
+    between two reviews, whatever the hours of the reviews and the length of the days in
+    between; and an interval of N days lands on the anchor of the study day N days later.
+    """
+    return datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
 
 
 def validate_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
@@ -87,10 +79,18 @@ def validate_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
 
 
 class Engine:
-    """A py-fsrs scheduler built from the settings, with fuzz seeded per card and review."""
+    """A py-fsrs scheduler that counts time in study days, with fuzz seeded per card and review.
 
-    def __init__(self, settings: SchedulerSettings) -> None:
+    Every review reaches py-fsrs at the anchor of its study day (see `anchor`), so two
+    self-tests on one study day are 0 days apart (FSRS's same-day review) and a self-test
+    at 09:00 three days after a study at 20:00 is 3 days later, as in Anki. Due dates come
+    back as study days; a learning step shorter than a day is rounded to whole days (under
+    12 hours: the same study day).
+    """
+
+    def __init__(self, settings: SchedulerSettings, clock: DayClock) -> None:
         self.settings = settings
+        self.clock = clock
         self.scheduler = Scheduler(
             parameters=settings.parameters,
             desired_retention=settings.desired_retention,
@@ -101,52 +101,79 @@ class Engine:
         )
         self._rng = random.Random()
 
-    def new_state(self, at: datetime) -> CardState:
-        """A card that has not been reviewed yet."""
-        return CardState(state=1, step=0, stability=None, difficulty=None, due=at, last_review=None)
+    def new_state(self, day: date) -> CardState:
+        """A card that has not been reviewed yet, due on study day `day`."""
+        return CardState(state=1, step=0, stability=None, difficulty=None, due=day,
+                         last_review=None)
+
+    def last_day(self, state: CardState) -> date | None:
+        """The study day of the card's last review."""
+        return self.clock.day_of(state.last_review) if state.last_review is not None else None
 
     def review(
         self, card_id: int, state: CardState, rating: int, at: datetime, number: int
     ) -> CardState:
-        """The state after the `number`-th review of card `card_id` with `rating` at `at`.
+        """The state after the `number`-th review of card `card_id` with `rating` at `at`."""
+        return self._review(card_id, state, self.last_day(state), rating, at,
+                            self.clock.day_of(at), number)
 
-        py-fsrs draws its fuzz from the global `random`; a generator seeded from the card
-        and the review number makes the same history give the same due date every time.
-        """
-        card = state.to_fsrs(card_id)
-        if not self.settings.fuzz:
-            return CardState.from_fsrs(self.scheduler.review_card(card, Rating(rating), at)[0])
-        self._rng.seed(card_id * 1_000_003 + number)
-        # py-fsrs calls `random()` imported into its scheduler module; point that name
-        # at a generator seeded for this card and review, then put it back.
-        fsrs_scheduler.random = self._rng.random  # type: ignore[attr-defined]
-        try:
-            card, _log = self.scheduler.review_card(card, Rating(rating), at)
-        finally:
-            fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
-        return CardState.from_fsrs(card)
+    def _review(self, card_id: int, state: CardState, last_day: date | None, rating: int,
+                at: datetime, day: date, number: int) -> CardState:
+        card = FsrsCard(
+            card_id=card_id,
+            state=State(state.state),
+            step=state.step,
+            stability=state.stability,
+            difficulty=state.difficulty,
+            due=anchor(state.due),
+            last_review=anchor(last_day) if last_day is not None else None,
+        )
+        if self.settings.fuzz:
+            # py-fsrs draws its fuzz from the global `random`, through the name its
+            # scheduler module imported; point that name at a generator seeded from the
+            # card and the review number, so one history always gives one due day.
+            self._rng.seed(card_id * 1_000_003 + number)
+            fsrs_scheduler.random = self._rng.random  # type: ignore[attr-defined]
+            try:
+                card, _log = self.scheduler.review_card(card, Rating(rating), anchor(day))
+            finally:
+                fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
+        else:
+            card, _log = self.scheduler.review_card(card, Rating(rating), anchor(day))
+        return CardState(int(card.state), card.step, card.stability, card.difficulty,
+                         card.due.date(), at)
 
     def replay(self, card_id: int, events: Iterable[Event]) -> CardState:
         """The state a history leads to, events in time order."""
         ordered = sorted(events, key=lambda e: e.at)
-        state = self.new_state(ordered[0].at if ordered else datetime.min)
+        if not ordered:
+            raise ValueError("an empty history has no state")
+        day_of = self.clock.day_of
+        state = self.new_state(day_of(ordered[0].at))
+        last_day: date | None = None
         number = 0
         for event in ordered:
             if event.rating is not None:
                 number += 1
-                state = self.review(card_id, state, event.rating, event.at, number)
+                day = day_of(event.at)
+                state = self._review(card_id, state, last_day, event.rating, event.at, day,
+                                     number)
+                last_day = day
             elif event.due_set is not None:
-                state = CardState(
-                    state.state, state.step, state.stability, state.difficulty,
-                    event.due_set, state.last_review,
-                )
+                state = CardState(state.state, state.step, state.stability, state.difficulty,
+                                  event.due_set, state.last_review)
         return state
 
-    def retrievability(self, state: CardState, now: datetime) -> float:
-        """The chance of passing a self-test at `now`."""
+    def retrievability(self, state: CardState, day: date) -> float:
+        """The chance of passing a self-test on study day `day`."""
         if state.last_review is None or state.stability is None:
             return 0.0
-        return float(self.scheduler.get_card_retrievability(state.to_fsrs(0), now))
+        last = self.last_day(state)
+        assert last is not None
+        card = FsrsCard(card_id=0, state=State(state.state), step=state.step,
+                        stability=state.stability, difficulty=state.difficulty,
+                        due=anchor(state.due), last_review=anchor(last))
+        return float(self.scheduler.get_card_retrievability(card, anchor(max(day, last))))
 
 
 def settings_from(config: Any, parameters: Sequence[float] | None) -> SchedulerSettings:

@@ -30,11 +30,11 @@ from sqlalchemy import MetaData, Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from srs.clock import DayClock
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.models import Base, Card, LogSource, Review, Setting
-from srs.queue import DayClock
 from srs.repository import active_cards
 
 BACKUP_FORMAT = "srs-backup"
@@ -139,13 +139,19 @@ def _dump(value: Any) -> Any:
         type=type(value).__name__))
 
 
-def _load(value: Any, column: Any) -> Any:
+def _load(value: Any, column: Any, clock: DayClock) -> Any:
     kind = _python_type(column)
     if value is None or kind is None:
         return value
     if kind is datetime:
         return datetime.fromisoformat(value)
     if kind is date:
+        if isinstance(value, str) and len(value) > 10:
+            # A backup made before due dates were study days holds a due moment: the
+            # study day it falls on is the day the person was shown.
+            from srs.clock import to_utc
+
+            return clock.day_of(to_utc(datetime.fromisoformat(value)))
         return date.fromisoformat(value)
     if kind is bool:
         if not isinstance(value, bool):
@@ -229,9 +235,10 @@ class RestoreReport:
 
     rows: dict[str, int] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    rescheduled: int = 0  # cards whose due day moved: the backup followed another clock
 
     def to_json(self) -> dict[str, Any]:
-        return {"restored": self.rows}
+        return {"restored": self.rows, "rescheduled": self.rescheduled}
 
 
 def is_empty(session: Session, tables: list[Table] | None = None) -> bool:
@@ -267,11 +274,12 @@ def _self_ordered(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def restore_backup(session: Session, data: dict[str, Any], *, replace: bool,
-                   known_revisions: tuple[str, ...]) -> RestoreReport:
+                   known_revisions: tuple[str, ...], clock: DayClock) -> RestoreReport:
     """Load a parsed backup into the database, in the caller's transaction.
 
     Refused when the database holds anything, unless `replace`, which first empties
-    every table. Raises ExportError for a backup this database cannot hold.
+    every table. Raises ExportError for a backup this database cannot hold. `clock` reads
+    the due moments of a backup made before due dates were study days.
     """
     schema = data.get("schema")
     if schema is not None and schema not in known_revisions:
@@ -307,7 +315,7 @@ def restore_backup(session: Session, data: dict[str, Any], *, replace: bool,
             for column in table.columns:
                 if column.name in given:
                     try:
-                        row[column.name] = _load(given[column.name], column)
+                        row[column.name] = _load(given[column.name], column, clock)
                     except (ValueError, TypeError):
                         raise ExportError(_("bad value {value!r} for {table}.{column} in the "
                                             "backup").format(value=given[column.name],
@@ -415,7 +423,7 @@ def calendar_ics(session: Session, *, clock: DayClock, now: datetime, ident: str
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", _("Self-tests"))
     for card in cards:
-        due_day = clock.day_of(card.due)
+        due_day = card.due
         day = max(due_day, today)
         lines = [line for line in (card.section, card.notes) if line]
         if card.source_id is not None and card.source_line is not None:

@@ -13,10 +13,12 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from srs.cardview import CardRow, card_state, state_from_json, state_to_json
+from srs.clock import DayClock
 from srs.engine import CardState, Engine
 from srs.errors import CardNotFound, GradeError, NothingToUndo
 from srs.i18n import _
-from srs.queue import ACTIVE, DayClock, build_queue, card_rows, reviews_done
+from srs.queue import ACTIVE, build_queue, card_rows, reviews_done
+from srs.schedule import STORE_STATE, state_row
 from srs.sql import SqlConn
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ class GradeResult:
     rating: int
     reviewed_at: datetime
     retrievability_before: float
-    due: datetime
+    due: date
     interval_days: int
     stability: float | None
     difficulty: float | None
@@ -83,16 +85,10 @@ def _gradable(conn: SqlConn, card_id: int) -> CardRow:
     return card
 
 
-def store_state(conn: SqlConn, card_id: int, state: CardState, now: datetime) -> None:
+def store_state(conn: SqlConn, card_id: int, state: CardState, clock: DayClock,
+                now: datetime) -> None:
     """Write a card's FSRS state."""
-    conn.run(
-        "UPDATE card SET state = :state, step = :step, stability = :stability, "
-        "difficulty = :difficulty, due = :due, last_review = :last_review, "
-        "updated_at = :now WHERE id = :id",
-        state=state.state, step=state.step, stability=state.stability,
-        difficulty=state.difficulty, due=conn.stamp(state.due),
-        last_review=conn.stamp(state.last_review) if state.last_review else None,
-        now=conn.stamp(now), id=card_id)
+    conn.run(STORE_STATE, **state_row(conn, card_id, state, clock, now))
 
 
 def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
@@ -109,7 +105,8 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
         raise GradeError(_("--at {at} is before card {id}'s last review at {last}").format(
             at=at.isoformat(), id=card.id, last=card.last_review.isoformat()))
     before = card_state(card)
-    retrievability = engine.retrievability(before, at)
+    day = clock.day_of(at)
+    retrievability = engine.retrievability(before, day)
     number = int(conn.scalar(
         "SELECT count(*) FROM review WHERE card_id = :id AND kind = 'review' "
         "AND undone_at IS NULL", id=card.id) or 0) + 1
@@ -120,8 +117,8 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
         ":state_before, :now)",
         card_id=card.id, at=conn.stamp(at), rating=rating, note=note or None,
         duration=duration, state_before=state_to_json(before), now=conn.stamp(now))
-    store_state(conn, card.id, after, now)
-    interval = (clock.day_of(after.due) - clock.day_of(at)).days
+    store_state(conn, card.id, after, clock, now)
+    interval = (after.due - day).days
     return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,
                        after.stability, after.difficulty)
 
@@ -135,7 +132,7 @@ class UndoResult:
     kind: str
     rating: int | None
     at: datetime
-    due: datetime
+    due: date
     left_in_log: str | None = None
 
 
@@ -161,7 +158,7 @@ def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
     review.undone_at = now
     assert review.state_before is not None
     if later is None:
-        apply_state(card, state_from_json(review.state_before), now)
+        apply_state(card, state_from_json(review.state_before, engine.clock), now, engine.clock)
     else:
         # Something was recorded after it (an import, say): the exact state before it
         # no longer describes the card, so the history is replayed without it.
@@ -179,24 +176,24 @@ def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
                       left_in_log)
 
 
-def _reschedule(conn: SqlConn, card: CardRow, due: datetime, now: datetime) -> None:
+def _reschedule(conn: SqlConn, card: CardRow, due: date, now: datetime) -> None:
     conn.run(
         "INSERT INTO review (card_id, at, kind, source, due_set, state_before, recorded_at) "
         "VALUES (:card_id, :now, 'reschedule', 'manual', :due, :state_before, :now)",
-        card_id=card.id, now=conn.stamp(now), due=conn.stamp(due),
+        card_id=card.id, now=conn.stamp(now), due=conn.day_value(due),
         state_before=state_to_json(card_state(card)))
     conn.run("UPDATE card SET due = :due, updated_at = :now WHERE id = :id",
-             due=conn.stamp(due), now=conn.stamp(now), id=card.id)
+             due=conn.day_value(due), now=conn.stamp(now), id=card.id)
 
 
 def set_due(conn: SqlConn, card_id: int, day: date, *, clock: DayClock,
             now: datetime) -> CardRow:
-    """Make a card due at the start of study day `day`; its history stays as it is."""
+    """Make a card due on study day `day`; its history stays as it is."""
     card = _gradable(conn, card_id)
     if day < clock.day_of(now):
         raise GradeError(_("{day} is in the past; a new due date must be today or later").format(
             day=day.isoformat()))
-    _reschedule(conn, card, clock.bounds(day)[0], now)
+    _reschedule(conn, card, day, now)
     return card
 
 
@@ -207,7 +204,7 @@ class Move:
     card_id: int
     topic: str
     retrievability: float
-    old_due: datetime
+    old_due: date
     new_day: date
 
 
@@ -227,9 +224,9 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
                           order="retrievability").entries
     start, end = clock.bounds(today)
     load = {today: reviews_done(conn, start, end)}
-    for (due,) in conn.all(f"SELECT c.due FROM card c WHERE {ACTIVE} AND c.due >= :end",
-                           end=conn.stamp(end), no=False):
-        day = clock.day_of(conn.moment(due))  # type: ignore[arg-type]
+    for (due,) in conn.all(f"SELECT c.due FROM card c WHERE {ACTIVE} AND c.due > :today",
+                           today=conn.day_value(today), no=False):
+        day = conn.day(due)
         load[day] = load.get(day, 0) + 1
     # An even share per day over the N days, never above the daily limit; what does
     # not fit goes on after them, still capped.
@@ -245,6 +242,6 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
         if day != today:
             moves.append(Move(entry.card.id, entry.card.topic, entry.retrievability,
                               entry.card.due, day))
-            _reschedule(conn, entry.card, clock.bounds(day)[0], now)  # type: ignore[arg-type]
+            _reschedule(conn, entry.card, day, now)  # type: ignore[arg-type]
     return moves
 

@@ -8,21 +8,21 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from srs.clock import local_noon
+from srs.clock import DayClock
 from srs.engine import Engine, Event
 from srs.i18n import _
 from srs.logparse import LogRow as ParsedRow
 from srs.logparse import ParseResult, ParseWarning
 from srs.models import Card, LogRow, LogSource, Review
-from srs.queue import julian_day
-from srs.repository import event_rows
+from srs.schedule import follow_clock, mark_clock, replay_cards
+from srs.sql import SessionConn
 
 GOOD = 3
 # Core tables for the bulk statements: much faster than ORM inserts at 100,000 rows.
@@ -159,11 +159,13 @@ class _Resolver:
         return near[0] if len(near) == 1 else None
 
 
-def _expected_entries(row: ParsedRow, kind: str, tz: tzinfo) -> dict[str, tuple[datetime, int]]:
+def _expected_entries(row: ParsedRow, kind: str,
+                      clock: DayClock) -> dict[str, tuple[datetime, int]]:
+    """The reviews a row records; a log gives dates only, so each is put inside its study day."""
     assert row.learned_on is not None
-    entries = {kind: (local_noon(row.learned_on, tz), GOOD)}
+    entries = {kind: (clock.moment_of(row.learned_on), GOOD)}
     for test in row.self_tests:
-        entries[f"test:{test.on.isoformat()}"] = (local_noon(test.on, tz), test.rating)
+        entries[f"test:{test.on.isoformat()}"] = (clock.moment_of(test.on), test.rating)
     return entries
 
 
@@ -206,10 +208,10 @@ class _FileImport:
     """The sync of one parsed file, inside the caller's transaction, in bulk statements."""
 
     def __init__(self, session: Session, parsed: ParseResult, text_hash: str, path: str,
-                 engine: Engine, tz: tzinfo, now: datetime, report: ImportReport,
+                 engine: Engine, now: datetime, report: ImportReport,
                  resolver: _Resolver, merged: dict[int, int]) -> None:
         self.session, self.parsed, self.engine = session, parsed, engine
-        self.tz, self.now, self.report, self.resolver = tz, now, report, resolver
+        self.clock, self.now, self.report, self.resolver = engine.clock, now, report, resolver
         self.hash, self.path, self.merged = text_hash, path, merged
         self.dirty: set[int] = set()
         self.new_cards: list[dict[str, Any]] = []
@@ -295,7 +297,7 @@ class _FileImport:
         self.new_cards.append(dict(
             topic=row.topic, notes=row.notes, section=row.section, learned_on=row.learned_on,
             source_id=self.source_id, source_line=row.line, state=1, step=0,
-            due=local_noon(row.learned_on, self.tz), suspended=False, in_log=True,
+            due=row.learned_on, suspended=False, in_log=True,
             created_at=self.now, updated_at=self.now, stability=None, difficulty=None,
             last_review=None, last_review_day=None))
         self.resolver.add(ref, row.topic, row.learned_on)
@@ -333,7 +335,7 @@ class _FileImport:
             merged_from = own if own != final else None
             have = existing.get(plan.log_row_id, {}) if plan.log_row_id is not None else {}
             expected = _expected_entries(plan.row, "learned" if plan.kind == "card" else "row",
-                                         self.tz)
+                                         self.clock)
             for entry, (at, rating) in expected.items():
                 old = have.get(entry)
                 if old is not None and old.source != "log":
@@ -395,7 +397,7 @@ class _FileImport:
                 card.update(state=state.state, step=state.step, stability=state.stability,
                             difficulty=state.difficulty, due=state.due,
                             last_review=state.last_review,
-                            last_review_day=julian_day(state.last_review)
+                            last_review_day=self.clock.day_of(state.last_review).toordinal()
                             if state.last_review else None)
             self.dirty.discard(card["id"])
         self.session.execute(insert(CARD), self.new_cards)
@@ -414,21 +416,9 @@ class _FileImport:
 
     def _replay(self, card_ids: set[int]) -> None:
         """Recompute the state of every card whose history changed, in one bulk update."""
-        if not card_ids:
-            return
-        ordered = sorted(card_ids)
-        events = event_rows(self.session, ordered)
-        states = []
-        for card_id in ordered:
-            if not events[card_id]:
-                continue
-            state = self.engine.replay(card_id, events[card_id])
-            states.append(dict(id=card_id, state=state.state, step=state.step,
-                               stability=state.stability, difficulty=state.difficulty,
-                               due=state.due, last_review=state.last_review,
-                               updated_at=self.now))
-        if states:
-            self.session.execute(update(Card), states)
+        if card_ids:
+            self.session.flush()
+            replay_cards(SessionConn(self.session), self.engine, self.now, sorted(card_ids))
 
     def _report(self, planned: list[_PlannedRow], ids: dict[int, int]) -> None:
         report = self.report
@@ -455,10 +445,16 @@ class _FileImport:
 
 
 def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
-                  engine: Engine, tz: tzinfo, now: datetime,
+                  engine: Engine, now: datetime,
                   progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Sync parsed files (path, result, text hash) into the database in the caller's transaction."""
+    """Sync parsed files (path, result, text hash) into the database in the caller's transaction.
+
+    Log reviews are dated inside their study days with the engine's clock, and the
+    schedule is recorded as following that clock.
+    """
     report = ImportReport()
+    conn = SessionConn(session)
+    follow_clock(conn, engine, now)  # the cards already here, replayed if the clock changed
     resolver = _Resolver(list(session.execute(
         select(Card.id, Card.topic, Card.learned_on).where(Card.merged_into.is_(None)))))
     merged: dict[int, int] = {
@@ -471,7 +467,7 @@ def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
             continue
         report.warnings.extend(parsed.warnings)
         report.notes.extend(parsed.notes)
-        _FileImport(session, parsed, text_hash, str(path), engine, tz, now, report,
+        _FileImport(session, parsed, text_hash, str(path), engine, now, report,
                     resolver, merged).run()
         if progress is not None:
             progress(len(parsed.rows))
@@ -480,12 +476,19 @@ def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
         for w in report.warnings
     )
     report.outcomes.sort(key=lambda o: (o.file, o.line))
+    session.flush()
+    mark_clock(conn, engine.clock)
     return report
 
 
-# Part of every stored digest: a new reading of logs, or another zone (log reviews happen
-# at local noon), makes every file count as changed once.
-IMPORT_VERSION = "1"
+# Part of every stored digest: a new reading of logs, or another clock (log reviews are put
+# inside their study days), makes every file count as changed once.
+IMPORT_VERSION = "2"
+
+
+def import_salt(clock: DayClock) -> str:
+    """What the digest of a log depends on besides its bytes: the clock its dates are read with."""
+    return f"{clock.zone_name}@{clock.day_starts_at}"
 
 
 @dataclass

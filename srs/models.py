@@ -97,15 +97,16 @@ class Card(Base):
     step: Mapped[int | None] = mapped_column(Integer)
     stability: Mapped[float | None] = mapped_column(Float)
     difficulty: Mapped[float | None] = mapped_column(Float)
-    due: Mapped[datetime] = mapped_column(UTCDateTime)
+    due: Mapped[date] = mapped_column(Date)  # the study day of the next self-test
     last_review: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     in_log: Mapped[bool] = mapped_column(Boolean, default=False)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # last_review as a Julian day number, kept by a database trigger: the queue orders
-    # 100,000 due cards by (now - last_review) / stability straight from an index.
+    # The study day of last_review as a day number (date.toordinal()), written with it:
+    # the queue orders 100,000 due cards by (today - last review day) / stability
+    # straight from an index.
     last_review_day: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
@@ -136,7 +137,7 @@ class Review(Base):
     source: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     duration: Mapped[int | None] = mapped_column(Integer)
-    due_set: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_set: Mapped[date | None] = mapped_column(Date)  # the study day a reschedule chose
     log_row_id: Mapped[int | None] = mapped_column(ForeignKey("log_row.id"))
     log_entry: Mapped[str | None] = mapped_column(String(32))
     merged_from: Mapped[int | None] = mapped_column(ForeignKey("card.id"))

@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from srs.clock import DayClock
 from srs.engine import Engine, SchedulerSettings, validate_parameters
 from srs.errors import ConfigError, SrsError
 from srs.i18n import _
-from srs.models import Card, Review, Setting
-from srs.queue import DayClock
-from srs.repository import PARAMETERS_KEY, active_events, replay_card, store_setting
+from srs.models import Review, Setting
+from srs.repository import PARAMETERS_KEY, store_setting
 
 PREVIOUS_KEY = "fsrs.parameters.previous"
 MIN_CARDS = 20
@@ -163,11 +163,11 @@ class OptimizeResult:
 
 def replay_all(session: Session, engine: Engine, now: datetime) -> int:
     """Recompute every card's state from its history; how many changed."""
+    from srs.schedule import replay_cards
+    from srs.sql import SessionConn
+
     session.flush()
-    cards = list(session.scalars(select(Card).where(Card.merged_into.is_(None))
-                                 .order_by(Card.id)))
-    events = active_events(session, [c.id for c in cards])
-    return sum(replay_card(session, engine, card, now, events[card.id]) for card in cards)
+    return replay_cards(SessionConn(session), engine, now).changed
 
 
 def optimize(session: Session, *, settings: SchedulerSettings, clock: DayClock, now: datetime,
@@ -207,7 +207,7 @@ def optimize(session: Session, *, settings: SchedulerSettings, clock: DayClock, 
         return replace(result, reason=str(err))
     store_setting(session, PREVIOUS_KEY, None if is_default else list(current))
     store_setting(session, PARAMETERS_KEY, list(fitted))
-    engine = Engine(replace(settings, parameters=fitted))
+    engine = Engine(replace(settings, parameters=fitted), clock)
     return replace(result, applied=True, rescheduled=replay_all(session, engine, now))
 
 
@@ -224,7 +224,8 @@ class RevertResult:
                 "default": self.is_default, "rescheduled": self.rescheduled}
 
 
-def revert(session: Session, *, settings: SchedulerSettings, now: datetime) -> RevertResult:
+def revert(session: Session, *, settings: SchedulerSettings, clock: DayClock,
+           now: datetime) -> RevertResult:
     """Go back to the parameters the last `optimize --apply` replaced, and replay every card."""
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
@@ -242,5 +243,5 @@ def revert(session: Session, *, settings: SchedulerSettings, now: datetime) -> R
         parameters = validate_parameters(previous)
         store_setting(session, PARAMETERS_KEY, list(parameters))
     session.delete(kept)
-    engine = Engine(replace(settings, parameters=parameters))
+    engine = Engine(replace(settings, parameters=parameters), clock)
     return RevertResult(parameters, previous is None, replay_all(session, engine, now))

@@ -1,4 +1,4 @@
-"""Today's queue: the cards due by the end of a study day, in order, within the daily limit.
+"""Today's queue: the cards due on or before a study day, in order, within the daily limit.
 
 Plain SQL on an `SqlConn` (see srs/sql.py), so `review today` never loads SQLAlchemy on an
 SQLite file, and only the cards shown are read: a backlog of 100,000 costs a count and one
@@ -14,7 +14,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_state, card_to_dict
-from srs.clock import day_bounds, study_day
+from srs.clock import DayClock
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
@@ -24,23 +24,6 @@ ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
 # index is searched rather than scanned; the statements bind :no to False.
 ACTIVE = "c.suspended = :no AND c.merged_into IS NULL"
-# The SQL order picks candidates by an approximation of retrievability; this many extra are
-# read and sorted exactly, so near-ties at the cut cannot change which cards are shown.
-OVERFETCH = 20
-
-
-@dataclass(frozen=True)
-class DayClock:
-    """The zone and the hour a study day starts: what turns a moment into a study day."""
-
-    tz: tzinfo
-    day_starts_at: int
-
-    def day_of(self, moment: datetime) -> date:
-        return study_day(moment, self.tz, self.day_starts_at)
-
-    def bounds(self, day: date) -> tuple[datetime, datetime]:
-        return day_bounds(day, self.tz, self.day_starts_at)
 
 
 @dataclass(frozen=True)
@@ -49,6 +32,7 @@ class QueueEntry:
 
     card: CardLike
     retrievability: float
+    risk: float  # elapsed study days over stability: the higher, the lower the retrievability
     overdue_days: int
     last_rating: int | None
     last_note: str | None
@@ -63,7 +47,7 @@ class Queue:
     due_total: int
     done_today: int
     limit: int | None
-    next_due: datetime | None
+    next_due: date | None
 
     @property
     def more(self) -> int:
@@ -77,7 +61,7 @@ def card_rows(conn: SqlConn, ids: list[int]) -> dict[int, CardRow]:
     for row in conn.all_in(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({{ids}})", ids):
         card = CardRow(*row)
         card.learned_on = conn.day(card.learned_on)
-        card.due = conn.moment(card.due)  # type: ignore[assignment]
+        card.due = conn.day(card.due)
         card.last_review = conn.moment(card.last_review)
         card.suspended, card.in_log = bool(card.suspended), bool(card.in_log)
         found[card.id] = card
@@ -103,7 +87,7 @@ def _random_key(day: date, card_id: int) -> str:
 def order_entries(entries: list[QueueEntry], order: str, day: date) -> list[QueueEntry]:
     """Sort due cards: lowest retrievability, oldest due, log order, or a shuffle fixed per day."""
     if order == "retrievability":
-        return sorted(entries, key=lambda e: (e.retrievability, e.card.due, e.card.id))
+        return sorted(entries, key=lambda e: (-e.risk, e.card.due, e.card.id))
     if order == "due":
         return sorted(entries, key=lambda e: (e.card.due, e.card.id))
     if order == "log":
@@ -126,70 +110,76 @@ def last_reviews(conn: SqlConn, ids: list[int]) -> dict[int, tuple[int | None, s
     return latest
 
 
-# Days since the last review over stability: the higher, the lower the retrievability.
-# last_review_day is a Julian day number kept by a trigger, so this reads only the index.
-RISK = ("CASE WHEN c.stability IS NULL OR c.last_review_day IS NULL THEN 1e300 "
-        "ELSE (:at_day - c.last_review_day) / c.stability END")
+# Study days since the last review over stability: the higher, the lower the retrievability
+# (FSRS's forgetting curve falls with elapsed days / stability alone). last_review_day is
+# the study day of the last review as a day number, so this reads only the index.
+NEVER = 1e300  # a card never reviewed: retrievability 0, before every other
+RISK = (f"CASE WHEN c.stability IS NULL OR c.last_review_day IS NULL THEN {NEVER} "
+        "ELSE (:today - c.last_review_day) / c.stability END")
 
 
-def julian_day(moment: datetime) -> float:
-    """A moment as a Julian day number (what SQLite's julianday() gives)."""
-    return moment.timestamp() / 86400.0 + 2440587.5
+def risk_of(card: CardLike, engine: Engine, day: date) -> float:
+    """The RISK of a card on study day `day`, computed as the SQL computes it."""
+    last = engine.last_day(card_state(card))
+    if card.stability is None or last is None:
+        return NEVER
+    return (day.toordinal() - last.toordinal()) / card.stability
 
 
-def _least_retrievable(conn: SqlConn, at_day: float, end: datetime, count: int) -> list[int]:
-    """The `count` due cards with the highest (now - last review) / stability, exactly.
+def _least_retrievable(conn: SqlConn, today: int, day: date, count: int) -> list[int]:
+    """The `count` cards due by `day` that are most at risk, ties by due day and id, exactly.
 
     Walks the active cards by rising stability and stops once no card left could make
-    the list: with stability S, none can exceed (now - the oldest review) / S. A backlog
-    of 90,000 due cards is settled after a few hundred rows instead of a sort of them all.
+    the list: with stability S, none can exceed (today - the oldest review day) / S. A
+    backlog of 90,000 due cards is settled after a few hundred rows instead of a sort of
+    them all.
     """
     import heapq
 
     oldest = conn.scalar("SELECT min(last_review_day) FROM card")
+    day_value = conn.day_value(day)
     never = [row[0] for row in conn.all(  # never reviewed: retrievability 0, first of all
         f"SELECT c.id FROM card c INDEXED BY ix_card_by_stability WHERE {ACTIVE} "
-        "AND c.stability IS NULL AND c.due < :end "
-        f"ORDER BY c.due, c.id LIMIT {int(count)}", end=conn.stamp(end), no=False)]
+        "AND c.stability IS NULL AND c.due <= :day "
+        f"ORDER BY c.due, c.id LIMIT {int(count)}", day=day_value, no=False)]
     if oldest is None or len(never) >= count:
         return never
     want = count - len(never)
-    best: list[tuple[float, int]] = []
-    end_stamp = conn.stamp(end)
+    # The heap keeps the `want` most at risk; its root is the least at risk of them. "More
+    # at risk" is a higher risk, then an earlier due day, then a lower id.
+    best: list[tuple[float, int, int]] = []
     for card_id, stability, last_day, due in conn.stream(
             "SELECT c.id, c.stability, c.last_review_day, c.due "
             f"FROM card c INDEXED BY ix_card_by_stability WHERE {ACTIVE} "
             "AND c.stability IS NOT NULL ORDER BY c.stability", no=False):
-        if len(best) == want and (at_day - oldest) / stability < best[0][0]:
+        if len(best) == want and (today - oldest) / stability < best[0][0]:
             break
-        if due >= end_stamp:
+        if due > day_value:
             continue
-        risk = (at_day - last_day) / stability if last_day is not None else float("inf")
+        risk = (today - last_day) / stability if last_day is not None else NEVER
+        key = (risk, -conn.day(due).toordinal(), -card_id)
         if len(best) < want:
-            heapq.heappush(best, (risk, card_id))
-        elif risk > best[0][0]:
-            heapq.heapreplace(best, (risk, card_id))
-    return never + [card_id for _risk, card_id in sorted(best, reverse=True)]
+            heapq.heappush(best, key)
+        elif key > best[0]:
+            heapq.heapreplace(best, key)
+    return never + [-neg_id for _risk, _due, neg_id in sorted(best, reverse=True)]
 
 
-def _top_ids(conn: SqlConn, order: str, day: date, at: datetime, end: datetime,
+def _top_ids(conn: SqlConn, order: str, day: date, risk_day: date,
              count: int | None) -> list[int]:
-    """The ids of the first `count` due cards in `order` (all when count is None)."""
-    where = f"FROM card c WHERE {ACTIVE} AND c.due < :end"
-    params: dict[str, Any] = {"end": conn.stamp(end), "no": False}
+    """The ids of the first `count` cards due by `day` in `order` (all when count is None)."""
+    where = f"FROM card c WHERE {ACTIVE} AND c.due <= :day"
+    params: dict[str, Any] = {"day": conn.day_value(day), "no": False}
     if order == "retrievability" and count is not None and conn.dialect == "sqlite":
-        # SQLite stores due as sortable text, so the walk can compare it with :end (and
-        # is told which index to walk: its planner would take the one by due date).
-        return _least_retrievable(conn, julian_day(at), end, count + OVERFETCH)
+        # SQLite is told which index to walk: its planner would take the one by due date.
+        return _least_retrievable(conn, risk_day.toordinal(), day, count)
     if order == "random":
         ids = sorted((row[0] for row in conn.all(f"SELECT c.id {where}", **params)),
                      key=lambda card_id: _random_key(day, card_id))
         return ids if count is None else ids[:count]
     if order == "retrievability":
-        params["at_day"] = julian_day(at)
-        sort = f"{RISK} DESC"  # ties are settled exactly in Python, on the few read
-        if count is not None:
-            count += OVERFETCH
+        params["today"] = risk_day.toordinal()
+        sort = f"{RISK} DESC, c.due, c.id"
     elif order == "due":
         sort = "c.due, c.id"
     elif order == "log":
@@ -207,14 +197,14 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
     """The queue of study day `day` (default: today) as seen at `now`.
 
     Without `limit` or `show_all`, it holds `max_per_day` minus the self-tests already
-    recorded that study day.
+    recorded that study day. Retrievability is the one on `day` (today for a past day).
     """
     today = clock.day_of(now)
     day = day or today
     start, end = clock.bounds(day)
-    at = now if day <= today else start
-    total = int(conn.scalar(f"SELECT count(*) FROM card c WHERE {ACTIVE} AND c.due < :end",
-                            end=conn.stamp(end), no=False) or 0)
+    risk_day = max(day, today)
+    total = int(conn.scalar(f"SELECT count(*) FROM card c WHERE {ACTIVE} AND c.due <= :day",
+                            day=conn.day_value(day), no=False) or 0)
     done = reviews_done(conn, start, end)
     if show_all:
         cap = None
@@ -222,26 +212,27 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
         cap = limit
     else:
         cap = max(0, max_per_day - done)
-    ids = _top_ids(conn, order, day, at, end, cap) if total and cap != 0 else []
+    ids = _top_ids(conn, order, day, risk_day, cap) if total and cap != 0 else []
     cards = card_rows(conn, ids)
     latest = last_reviews(conn, ids)
     entries = [
         QueueEntry(
             card=cards[card_id],
-            retrievability=engine.retrievability(card_state(cards[card_id]), at),
-            overdue_days=max(0, (day - clock.day_of(cards[card_id].due)).days),
+            retrievability=engine.retrievability(card_state(cards[card_id]), risk_day),
+            risk=risk_of(cards[card_id], engine, risk_day),
+            overdue_days=max(0, (day - cards[card_id].due).days),
             last_rating=latest.get(card_id, (None, None))[0],
             last_note=latest.get(card_id, (None, None))[1],
         )
         for card_id in ids
     ]
     if order == "retrievability":
-        entries = order_entries(entries, order, day)[:cap]  # exact, on the few read
+        entries = order_entries(entries, order, day)  # the order the SQL chose, exactly
     next_due = None
     if not total:
-        next_due = conn.moment(conn.scalar(
-            f"SELECT min(c.due) FROM card c WHERE {ACTIVE} AND c.due >= :end",
-            end=conn.stamp(end), no=False))
+        next_due = conn.day(conn.scalar(
+            f"SELECT min(c.due) FROM card c WHERE {ACTIVE} AND c.due > :day",
+            day=conn.day_value(day), no=False))
     return Queue(day=day, entries=entries, due_total=total, done_today=done,
                  limit=cap, next_due=next_due)
 

@@ -4,9 +4,9 @@ Two kinds of reminder:
 
 - a *digest* at each `reminders.digest_at` time, when today's queue is not empty: how
   many self-tests, and the first few topics in queue order;
-- a *due-now* reminder for cards that fall due later in the day than the digest that
-  covered them (after a learning step, or a `set-due`): every card due by now whose
-  row changed after today's last digest was worked out.
+- a *due-now* reminder for cards that fall due today after the digest that covered the
+  day was worked out (a `set-due` to today, a learning step shorter than a day, a card
+  added): every card due today whose row changed after today's last digest.
 
 Quiet hours hold both until they end; then one reminder goes out. After the daemon was
 stopped, or the machine asleep, only the latest digest time of the current study day
@@ -32,10 +32,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from srs.channels import LOG, Notice, channel_id
-from srs.clock import UTC
+from srs.clock import UTC, DayClock
 from srs.i18n import _
 from srs.models import Card, LogSource, Reminder, Review
-from srs.queue import DayClock, Queue, build_queue
+from srs.queue import Queue, build_queue
 from srs.sql import SessionConn
 
 if TYPE_CHECKING:
@@ -211,8 +211,8 @@ class Plan:
     held_until: datetime | None = None
 
 
-def due_key(card_id: int, due: datetime) -> str:
-    return f"{card_id}@{due.astimezone(UTC).isoformat(timespec='seconds')}"
+def due_key(card_id: int, due: date) -> str:
+    return f"{card_id}@{due.isoformat()}"
 
 
 def _keys_taken(session: Session, kind: str, keys: Sequence[str]) -> set[str]:
@@ -238,11 +238,9 @@ def _active_changed_since(cutoff: datetime):  # type: ignore[no-untyped-def]
                               Card.updated_at > cutoff)
 
 
-def _due_now(session: Session, now: datetime, day_start: datetime,
-             cutoff: datetime) -> list[Card]:
+def _due_now(session: Session, day: date, cutoff: datetime) -> list[Card]:
     cards = list(session.scalars(
-        _active_changed_since(cutoff).where(Card.due <= now, Card.due >= day_start)
-        .order_by(Card.due, Card.id)))
+        _active_changed_since(cutoff).where(Card.due == day).order_by(Card.id)))
     taken = _keys_taken(session, DUE, [due_key(c.id, c.due) for c in cards])
     return [c for c in cards if due_key(c.id, c.due) not in taken]
 
@@ -255,7 +253,7 @@ def plan(session: Session, settings: ReminderSettings, engine: Engine,
     day_start, _end = clock.bounds(day)
     slot = last_slot(now, settings)
     digest_owed = slot is not None and not _keys_taken(session, DIGEST, [slot.key])
-    due_cards = _due_now(session, now, day_start, _cutoff(session, day, slot, day_start))
+    due_cards = _due_now(session, day, _cutoff(session, day, slot, day_start))
     if not digest_owed and not due_cards:
         return Plan()
     if in_quiet(now, settings):
@@ -303,8 +301,7 @@ def digest_message(queue: Queue, slot: Slot, now: datetime,
     payload = {
         "kind": DIGEST, "study_day": slot.day.isoformat(), "digest_at": slot.label,
         "due": count, "beyond_limit": queue.more, "catch_up": catch_up,
-        "topics": [{"id": c.id, "topic": c.topic, "due": _local(c.due, settings.tz)}
-                   for c in cards],
+        "topics": [{"id": c.id, "topic": c.topic, "due": c.due.isoformat()} for c in cards],
         "keys": [slot.key], "at": _local(now, settings.tz),
     }
     return Message(DIGEST, (slot.key,), slot.day, slot.at, title, "\n".join(lines), payload)
@@ -320,11 +317,10 @@ def due_message(cards: Sequence[Card], day: date, now: datetime,
     keys = tuple(due_key(c.id, c.due) for c in cards)
     payload = {
         "kind": DUE, "study_day": day.isoformat(), "due": len(cards), "catch_up": False,
-        "topics": [{"id": c.id, "topic": c.topic, "due": _local(c.due, settings.tz)}
-                   for c in cards],
+        "topics": [{"id": c.id, "topic": c.topic, "due": c.due.isoformat()} for c in cards],
         "keys": list(keys), "at": _local(now, settings.tz),
     }
-    return Message(DUE, keys, day, min(c.due for c in cards), title, "\n".join(lines), payload)
+    return Message(DUE, keys, day, now, title, "\n".join(lines), payload)
 
 
 # --- the ledger -----------------------------------------------------------------------------
@@ -572,28 +568,23 @@ class Wake:
 
 
 def next_wake(session: Session, settings: ReminderSettings, now: datetime) -> Wake | None:
-    """When the next reminder may be owed after `now`: a digest time, a card falling due
-    today, the end of quiet hours holding something back, or a retry."""
+    """When the next reminder may be owed after `now`: a digest time, the end of quiet hours
+    holding something back, or a retry. (A card is due from the start of its study day, so
+    one falling due today after a digest is noticed by the change check, not awaited.)"""
     clock = settings.clock
     day = clock.day_of(now)
-    day_start, day_end = clock.bounds(day)
+    day_start, _end = clock.bounds(day)
     slot = last_slot(now, settings)
     cutoff = _cutoff(session, day, slot, day_start)
     wakes: list[Wake] = []
     if in_quiet(now, settings):
         if slot is not None and not _keys_taken(session, DIGEST, [slot.key]):
             wakes.append(Wake(release(now, settings), DIGEST))
-        elif _due_now(session, now, day_start, cutoff):
+        elif _due_now(session, day, cutoff):
             wakes.append(Wake(release(now, settings), DUE))
     upcoming = next_slot(now, settings)
     if upcoming is not None:
         wakes.append(Wake(release(upcoming.at, settings), DIGEST))
-    soonest = session.scalar(
-        select(func.min(Card.due)).where(
-            Card.suspended.is_(False), Card.merged_into.is_(None), Card.updated_at > cutoff,
-            Card.due > now, Card.due < day_end))
-    if soonest is not None:
-        wakes.append(Wake(release(soonest, settings), DUE))
     retry = session.scalar(
         select(func.min(Reminder.retry_at)).where(Reminder.status.in_((PENDING, FAILED)),
                                                   Reminder.retry_at.is_not(None)))

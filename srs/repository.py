@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -17,17 +17,22 @@ from srs.errors import CardNotFound
 from srs.i18n import _
 from srs.models import Card, LogSource, Review, Setting
 
+if TYPE_CHECKING:
+    from srs.clock import DayClock
+
 PARAMETERS_KEY = "fsrs.parameters"
 
 
 
-def apply_state(card: Card, state: CardState, now: datetime) -> bool:
+def apply_state(card: Card, state: CardState, now: datetime, clock: DayClock) -> bool:
     """Store `state` on the card row; True when anything changed."""
     if card_state(card) == state:
         return False
     card.state, card.step = state.state, state.step
     card.stability, card.difficulty = state.stability, state.difficulty
     card.due, card.last_review = state.due, state.last_review
+    card.last_review_day = (clock.day_of(state.last_review).toordinal()
+                            if state.last_review is not None else None)
     card.updated_at = now
     return True
 
@@ -43,21 +48,6 @@ def get_card(session: Session, card_id: int, *, follow_merge: bool = False) -> C
         while card.merged_into is not None:
             card = session.get(Card, card.merged_into) or card
     return card
-
-
-def event_rows(session: Session, card_ids: Sequence[int]) -> dict[int, list[Event]]:
-    """The history that counts of each card as plain events, oldest first (no ORM objects)."""
-    result: dict[int, list[Event]] = {card_id: [] for card_id in card_ids}
-    for start in range(0, len(card_ids), 500):
-        chunk = card_ids[start:start + 500]
-        rows = session.execute(
-            select(Review.card_id, Review.at, Review.kind, Review.rating, Review.due_set)
-            .where(Review.card_id.in_(chunk), Review.undone_at.is_(None))
-            .order_by(Review.card_id, Review.at, Review.id)
-        )
-        for card_id, at, kind, rating, due_set in rows:
-            result[card_id].append(Event(at, rating if kind == "review" else None, due_set))
-    return result
 
 
 def active_events(session: Session, card_ids: Sequence[int]) -> dict[int, list[Review]]:
@@ -88,7 +78,7 @@ def replay_card(session: Session, engine: Engine, card: Card, now: datetime,
         reviews = active_events(session, [card.id])[card.id]
     if not reviews:
         return False
-    return apply_state(card, engine.replay(card.id, to_events(reviews)), now)
+    return apply_state(card, engine.replay(card.id, to_events(reviews)), now, engine.clock)
 
 
 def active_cards() -> Select[Card]:
@@ -141,7 +131,7 @@ def review_to_dict(review: Review, tz: tzinfo) -> dict[str, Any]:
     }
     if review.kind != "review":
         entry["kind"] = review.kind
-        entry["due"] = _iso(review.due_set, tz)
+        entry["due"] = review.due_set.isoformat() if review.due_set is not None else None
     if review.duration is not None:
         entry["duration"] = review.duration
     return entry

@@ -61,6 +61,10 @@ class SqlConn:
     def run(self, sql: str, **params: Any) -> None:
         raise NotImplementedError
 
+    def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        """Run `sql` once for each set of parameters."""
+        raise NotImplementedError
+
     def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         """Rows one at a time, fetched in batches, for a scan that may stop early."""
         yield from self.all(sql, **params)
@@ -80,7 +84,12 @@ class SqlConn:
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
     def day(self, value: Any) -> Any:
+        """A stored date as a `date`."""
         return date.fromisoformat(value) if isinstance(value, str) else value
+
+    def day_value(self, day: date) -> Any:
+        """A date as this database stores it (SQLite: ISO text, which sorts as dates do)."""
+        return day.isoformat() if self.dialect == "sqlite" else day
 
 
 class SQLiteConn(SqlConn):
@@ -96,6 +105,9 @@ class SQLiteConn(SqlConn):
 
     def run(self, sql: str, **params: Any) -> None:
         self.conn.execute(sql, params)
+
+    def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.executemany(sql, rows)
 
     def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         cursor = self.conn.execute(sql, params)
@@ -123,6 +135,12 @@ class SessionConn(SqlConn):
         from sqlalchemy import text
 
         self.session.execute(text(sql), params)
+
+    def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        from sqlalchemy import text
+
+        if rows:
+            self.session.execute(text(sql), rows)
 
     def stamp(self, moment: datetime) -> Any:
         moment = moment.astimezone(UTC)

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from srs.clock import DayClock
 from srs.engine import CardState, Engine
 from srs.models import Card, Review
-from srs.queue import DayClock
 from srs.repository import active_cards, active_events, card_state
 
 REVIEW_STATE = 2
@@ -59,7 +59,7 @@ def graded_history(engine: Engine, card_id: int,
         if review.kind == "review" and review.rating is not None:
             graded.append(GradedEvent(review, state))
             number += 1
-            current = state or engine.new_state(review.at)
+            current = state or engine.new_state(engine.clock.day_of(review.at))
             state = engine.review(card_id, current, review.rating, review.at, number)
         elif review.due_set is not None and state is not None:
             state = CardState(state.state, state.step, state.stability, state.difficulty,
@@ -95,10 +95,7 @@ def forecast(session: Session, *, clock: DayClock, now: datetime, days: int = 30
     those already due this morning; the backlog counts cards due on earlier study days.
     """
     today = clock.day_of(now)
-    per_day: Counter[date] = Counter(
-        clock.day_of(due) for due in session.scalars(
-            active_cards().with_only_columns(Card.due))
-    )
+    per_day: Counter[date] = Counter(session.scalars(active_cards().with_only_columns(Card.due)))
     backlog = sum(n for day, n in per_day.items() if day < today)
     span = [today + timedelta(days=i) for i in range(days)]
     return Forecast(today, backlog, [(day, per_day.get(day, 0)) for day in span])
@@ -195,12 +192,11 @@ def collect_stats(session: Session, *, engine: Engine, clock: DayClock, now: dat
     today = clock.day_of(now)
     cards = list(session.scalars(select(Card).where(Card.merged_into.is_(None))))
     active = [c for c in cards if not c.suspended]
-    start_today, end_today = clock.bounds(today)
-    _start, end_week = clock.bounds(today + timedelta(days=6))
+    week = today + timedelta(days=6)
     due = {
-        "overdue": sum(1 for c in active if c.due < start_today),
-        "today": sum(1 for c in active if c.due < end_today),
-        "week": sum(1 for c in active if c.due < end_week),
+        "overdue": sum(1 for c in active if c.due < today),
+        "today": sum(1 for c in active if c.due <= today),
+        "week": sum(1 for c in active if c.due <= week),
     }
 
     tests: Counter[date] = Counter()
@@ -227,7 +223,7 @@ def collect_stats(session: Session, *, engine: Engine, clock: DayClock, now: dat
         inside = [d for d in days if since <= d.day]
         return sum(d.self_tests for d in inside), sum(d.studied for d in inside)
 
-    remembered = [(c.stability, engine.retrievability(card_state(c), now))
+    remembered = [(c.stability, engine.retrievability(card_state(c), today))
                   for c in active if c.stability is not None and c.last_review is not None]
     memory: dict[str, Any] = {
         "cards": len(remembered),

@@ -111,13 +111,14 @@ def test_card_json_has_the_documented_keys(log: Path, run_json: RunJson) -> None
     assert bayes == {
         "id": BAYES, "topic": "Bayes' theorem", "notes": "same as 贝叶斯定理",
         "section": "Week 4: Statistics", "source": f"{log}:12", "learned_on": "2025-03-12",
-        "state": "review", "due": expected.due.isoformat(),
+        "state": "review", "due": expected.due.date().isoformat(),
         "stability": expected.stability, "difficulty": expected.difficulty,
         "retrievability": bayes["retrievability"], "reviews": 2,
         "last_review": "2025-03-20T12:00:00+00:00", "suspended": False, "in_log": True,
     }
-    now = datetime(2025, 6, 1, 8, tzinfo=timezone.utc)
-    retrievability = Scheduler(enable_fuzzing=False).get_card_retrievability(expected, now)
+    # At 08:00 on 06-01 (study day 06-01), 73 study days after the self-test on 03-20.
+    retrievability = Scheduler(enable_fuzzing=False).get_card_retrievability(
+        expected, noon("2025-06-01"))
     assert bayes["retrievability"] == round(retrievability, 4)
 
 
@@ -186,7 +187,7 @@ def test_add_with_a_learned_date(run: Run, run_json: RunJson) -> None:
     expected = fsrs_replay(1, [("2025-05-01", Rating.Good)])
     assert added == {
         "id": 1, "topic": "傅里叶变换", "notes": "FFT", "section": "", "source": None,
-        "learned_on": "2025-05-01", "state": "review", "due": expected.due.isoformat(),
+        "learned_on": "2025-05-01", "state": "review", "due": expected.due.date().isoformat(),
         "stability": expected.stability, "difficulty": expected.difficulty,
         "retrievability": added["retrievability"], "reviews": 1,
         "last_review": "2025-05-01T12:00:00+00:00", "suspended": False, "in_log": False,
@@ -265,7 +266,7 @@ def test_merge_moves_the_history(log: Path, run: Run, run_json: RunJson) -> None
     expected = fsrs_replay(BAYES, [(at[:10], Rating[rating.capitalize()])
                                    for at, rating, _source in MERGED_HISTORY])
     assert (merged["due"], merged["stability"], merged["difficulty"], merged["reviews"]) == (
-        expected.due.isoformat(), expected.stability, expected.difficulty, 4)
+        expected.due.date().isoformat(), expected.stability, expected.difficulty, 4)
     trace = run_json("show", str(CN_BAYES))
     assert (trace["merged_into"], trace["history"]) == (BAYES, [])
 

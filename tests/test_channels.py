@@ -18,10 +18,10 @@ from dbus_helpers import NotificationServer, SessionBus
 
 from srs import channels
 from srs.channels import Channels, DeliveryError, Notice
+from srs.clock import DayClock
 from srs.db import Database, open_database
 from srs.engine import Engine, SchedulerSettings
 from srs.models import Card, Reminder
-from srs.queue import DayClock
 from srs.reminders import ReminderSettings, effective_channels, parse_quiet, run_once
 
 UTC = timezone.utc
@@ -77,6 +77,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
+CLOCK = DayClock(UTC, 4)
+
+
 def settings_for(*specs: str) -> ReminderSettings:
     return ReminderSettings(clock=DayClock(UTC, 4), quiet=parse_quiet(""),
                             channels=effective_channels(specs), order="due")
@@ -87,7 +90,7 @@ def add_due_card(db: Database, topic: str) -> None:
 
     def work(session: Any) -> None:
         session.add(Card(topic=topic, notes="", section="", learned_on=date(2026, 9, 1), state=2,
-                         step=None, stability=10.0, difficulty=5.0, due=long_ago,
+                         step=None, stability=10.0, difficulty=5.0, due=long_ago.date(),
                          last_review=long_ago, suspended=False, in_log=False,
                          created_at=long_ago, updated_at=long_ago))
 
@@ -95,7 +98,7 @@ def add_due_card(db: Database, topic: str) -> None:
 
 
 def remind_at_nine(db: Database, settings: ReminderSettings, sender: Channels) -> Any:
-    engine = Engine(SchedulerSettings(fuzz=False))
+    engine = Engine(SchedulerSettings(fuzz=False), CLOCK)
     return run_once(db, settings, lambda _s: engine, datetime(2026, 11, 30, 9, tzinfo=UTC),
                     sender.send)
 

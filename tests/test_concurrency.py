@@ -8,12 +8,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from srs.clock import DayClock
+
 REVIEW = str(Path(sys.executable).with_name("review"))
+CLOCK = DayClock(timezone.utc, 4)  # the shared database's config: UTC, days from 04:00
 
 
 def big_log(rows: int, extra: str = "") -> str:
@@ -38,7 +42,7 @@ def consistent(query: Callable[[str], list[tuple[Any, ...]]]) -> list[int]:
     from srs.repository import active_events, card_state, to_events
 
     db = open_database(os.environ.get("SRS_DATABASE_URL"))
-    engine = Engine(SchedulerSettings(fuzz=False))
+    engine = Engine(SchedulerSettings(fuzz=False), CLOCK)
     with db.reading() as session:
         cards = list(session.query(Card))
         events = active_events(session, [c.id for c in cards])

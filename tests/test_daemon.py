@@ -24,9 +24,9 @@ from freezegun import freeze_time
 from scheduler.daemon import ClockWatch, Daemon
 from scheduler.files import daemon_files
 from scheduler.triggers import check_trigger, digest_trigger, wake_trigger
+from srs.clock import DayClock
 from srs.errors import DatabaseError
 from srs.paths import user_paths
-from srs.queue import DayClock
 from srs.reminders import ReminderSettings, digest_slots
 
 UTC = timezone.utc

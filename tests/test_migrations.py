@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from srs.clock import DayClock
 from srs.db import KNOWN_REVISIONS, SCHEMA_HEAD, Database, migrations_dir, open_database
 from srs.models import Base, Card, Review
 
@@ -57,15 +58,16 @@ def test_populated_database_upgrades_from_the_first_revision(tmp_path: Path) -> 
             "INSERT INTO review (card_id, at, kind, rating, source, recorded_at) VALUES "
             "(1, '2025-05-22 04:00:00.000000', 'review', 3, 'log', '2025-05-22 04:00:00.000000')")
     old.close()
-    db = open_database(f"sqlite:///{path}")
+    db = open_database(f"sqlite:///{path}", clock=DayClock(UTC, 4))
     assert db.schema_version() == SCHEMA_HEAD
     with db.reading() as session:
         card = session.get(Card, 1)
         assert card is not None
+        # The due moment became the study day it falls on.
         assert (card.topic, card.learned_on, card.due) == (
-            "数据操作", date(2025, 5, 22), datetime(2025, 5, 24, 4, tzinfo=UTC))
-        assert card.due.tzinfo is timezone.utc
+            "数据操作", date(2025, 5, 22), date(2025, 5, 24))
         assert [r.at for r in session.query(Review)] == [at]
+        assert [r.at.tzinfo for r in session.query(Review)] == [timezone.utc]
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     backups = sorted(p.name for p in tmp_path.glob("old.db.*.bak"))

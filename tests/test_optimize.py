@@ -17,11 +17,11 @@ from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
+from srs.clock import DayClock
 from srs.db import Database, open_database
 from srs.engine import Engine, SchedulerSettings
 from srs.models import Card, Review, Setting
 from srs.optimize import MIN_CARDS, MIN_SELF_TESTS, PREVIOUS_KEY, optimize, revert
-from srs.queue import DayClock
 from srs.repository import PARAMETERS_KEY
 
 UTC = timezone.utc
@@ -72,14 +72,14 @@ def load(db: Database, histories: list[list[tuple[datetime, int]]]) -> None:
         for n, history in enumerate(histories):
             first = history[0][0]
             card = Card(topic=f"topic {n}", learned_on=first.date(), state=1, step=0,
-                        due=first, suspended=False, in_log=False, created_at=first,
+                        due=first.date(), suspended=False, in_log=False, created_at=first,
                         updated_at=first)
             session.add(card)
             session.flush()
             for at, rating in history:
                 session.add(Review(card_id=card.id, at=at, kind="review", rating=rating,
                                    source="cli", recorded_at=at))
-        replay_all(session, Engine(SETTINGS), NOW)
+        replay_all(session, Engine(SETTINGS, CLOCK), NOW)
 
     db.write(work)
 
@@ -133,7 +133,7 @@ def test_apply_replays_every_card_and_revert_restores(synthetic: Database) -> No
     assert result.new is not None
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
     assert setting(synthetic, PREVIOUS_KEY) is None  # the defaults were in force
-    engine = Engine(SchedulerSettings(fuzz=False, parameters=result.new))
+    engine = Engine(SchedulerSettings(fuzz=False, parameters=result.new), CLOCK)
     from sqlalchemy import select
 
     from srs.repository import active_events, card_state, to_events
@@ -153,7 +153,8 @@ def test_apply_replays_every_card_and_revert_restores(synthetic: Database) -> No
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
 
     reverted = synthetic.write(lambda s: revert(
-        s, settings=SchedulerSettings(fuzz=False, parameters=result.new), now=NOW))
+        s, settings=SchedulerSettings(fuzz=False, parameters=result.new), clock=CLOCK,
+            now=NOW))
     assert reverted.is_default and reverted.rescheduled == 40
     assert setting(synthetic, PARAMETERS_KEY) is None
     assert setting(synthetic, PREVIOUS_KEY) is None

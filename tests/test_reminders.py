@@ -15,11 +15,11 @@ from freezegun import freeze_time
 
 from srs import reminders
 from srs.channels import DeliveryError, Notice
+from srs.clock import DayClock
 from srs.db import Database, open_database
 from srs.engine import Engine, SchedulerSettings
 from srs.grading import grade, set_due
 from srs.models import Card, Reminder
-from srs.queue import DayClock
 from srs.reminders import (
     ReminderSettings,
     Wake,
@@ -37,7 +37,8 @@ from srs.reminders import (
 from srs.sql import SessionConn
 
 UTC = timezone.utc
-ENGINE = Engine(SchedulerSettings(fuzz=False))
+CLOCK = DayClock(UTC, 4)
+ENGINE = Engine(SchedulerSettings(fuzz=False), CLOCK)
 LONG_AGO = datetime(2026, 10, 1, tzinfo=UTC)
 
 
@@ -64,11 +65,13 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def add_card(db: Database, topic: str, due: datetime, changed: datetime = LONG_AGO) -> int:
+    """A card due on the study day (UTC, from 04:00) of `due`."""
     def work(session: Any) -> int:
+        last = due - timedelta(days=10)
         card = Card(topic=topic, notes="", section="", learned_on=date(2026, 9, 1), state=2,
-                    step=None, stability=10.0, difficulty=5.0, due=due,
-                    last_review=due - timedelta(days=10), suspended=False, in_log=False,
-                    created_at=changed, updated_at=changed)
+                    step=None, stability=10.0, difficulty=5.0, due=CLOCK.day_of(due),
+                    last_review=last, last_review_day=CLOCK.day_of(last).toordinal(),
+                    suspended=False, in_log=False, created_at=changed, updated_at=changed)
         session.add(card)
         session.flush()
         return card.id
@@ -94,7 +97,8 @@ class Outbox:
 
 def remind(db: Database, settings: ReminderSettings, now: datetime,
            outbox: Outbox) -> reminders.PassReport:
-    return run_once(db, settings, lambda _session: ENGINE, now, outbox, who="test:1")
+    engine = Engine(SchedulerSettings(fuzz=False), settings.clock)
+    return run_once(db, settings, lambda _session: engine, now, outbox, who="test:1")
 
 
 def ledger_rows(db: Database) -> list[tuple[str, str, str, str, int]]:
@@ -164,27 +168,32 @@ def test_a_digest_time_with_nothing_due_is_recorded_and_a_later_set_due_reminds(
     assert outbox.sent == [("log", "Due now: Moved to today", "Start with: review session")]
     assert ledger_rows(db) == [
         ("digest", "2026-11-30@09:00", "-", "skipped", 0),
-        ("due", f"{card}@2026-11-30T04:00:00+00:00", "log", "sent", 1),
+        ("due", f"{card}@2026-11-30", "log", "sent", 1),
     ]
 
 
-def test_a_card_falling_due_later_in_the_day_gets_a_due_now_reminder(db: Database) -> None:
+def test_a_card_due_again_the_same_study_day_gets_a_due_now_reminder(db: Database) -> None:
     settings = make_settings()
     card = add_card(db, "Chain rule", at("2026-11-30 07:00"))
     other = add_card(db, "Bayes", at("2026-11-29 12:00"))
     outbox = Outbox()
     remind(db, settings, at("2026-11-30 09:00"), outbox)
-    steps = Engine(SchedulerSettings(fuzz=False, relearning_steps=(timedelta(minutes=10),)))
-    db.write(lambda s: grade(SessionConn(s), card, 1, engine=steps, clock=settings.clock,
-                             now=at("2026-11-30 10:00")))
+    # A relearning step shorter than a day brings the card back the same study day.
+    steps = Engine(SchedulerSettings(fuzz=False, relearning_steps=(timedelta(minutes=10),)),
+                   settings.clock)
+    result = db.write(lambda s: grade(SessionConn(s), card, 1, engine=steps,
+                                      clock=settings.clock, now=at("2026-11-30 10:00")))
+    assert result.due == date(2026, 11, 30)
 
-    assert wake_at(db, settings, at("2026-11-30 10:00")) == Wake(at("2026-11-30 10:10"), "due")
-    assert remind(db, settings, at("2026-11-30 10:05"), outbox).outcomes == []
-    remind(db, settings, at("2026-11-30 10:10"), outbox)
+    # Due from the start of its study day: no wake-up to wait for, the next pass sends it.
+    assert wake_at(db, settings, at("2026-11-30 10:00")) == Wake(at("2026-12-01 09:00"),
+                                                                 "digest")
+    remind(db, settings, at("2026-11-30 10:00:30"), outbox)
     remind(db, settings, at("2026-11-30 10:11"), outbox)
 
     assert outbox.sent[1:] == [("log", "Due now: Chain rule", "Start with: review session")]
     assert [t["id"] for t in outbox.notices[1].payload["topics"]] == [card]
+    assert outbox.notices[1].payload["topics"][0]["due"] == "2026-11-30"
     assert other not in [t["id"] for t in outbox.notices[1].payload["topics"]]
 
 
@@ -200,8 +209,8 @@ def test_several_cards_due_at_once_make_one_reminder(db: Database) -> None:
 
     assert outbox.sent == [("log", "2 topics due now", "• One\n• Two\nStart with: review session")]
     assert ledger_rows(db)[1:] == [
-        ("due", f"{first}@2026-11-30T11:10:00+00:00", "log", "sent", 1),
-        ("due", f"{second}@2026-11-30T11:20:00+00:00", "log", "sent", 1),
+        ("due", f"{first}@2026-11-30", "log", "sent", 1),
+        ("due", f"{second}@2026-11-30", "log", "sent", 1),
     ]
 
 
