@@ -7,6 +7,7 @@ and choosing the cards, are not.
     python -m benchmarks.inproc ours-queue SRS_HOME --runs 20
     python -m benchmarks.inproc ours-grade SRS_HOME --ids 5,6,7
     python -m benchmarks.inproc ours-due-ids SRS_HOME --count 15
+    python -m benchmarks.inproc ours-replay SRS_HOME --runs 3
     python -m benchmarks.inproc anki-queue COLLECTION --runs 10
     python -m benchmarks.inproc anki-answer COLLECTION --runs 10
 """
@@ -132,11 +133,71 @@ def anki_answer(path: str, runs: int) -> dict[str, Any]:
     return {"samples": samples}
 
 
+def _replay_24h(scheduler: Any, card_id: int, events: list[Any]) -> Any:
+    """The reference: a history replayed through py-fsrs on the reviews' own moments.
+
+    This is how the import replayed before elapsed time was counted in study days (py-fsrs
+    then counted whole 24-hour periods), with the same seeded fuzz: the study-day replay
+    is measured against it, in the same process, on the same histories.
+    """
+    import random
+
+    from fsrs import Card, Rating
+    from fsrs import scheduler as fsrs_scheduler
+
+    card = Card(card_id=card_id, due=events[0].at)
+    rng = random.Random()
+    number = 0
+    for event in events:
+        if event.rating is None:
+            continue
+        number += 1
+        rng.seed(card_id * 1_000_003 + number)
+        fsrs_scheduler.random = rng.random  # type: ignore[attr-defined]
+        try:
+            card, _log = scheduler.review_card(card, Rating(event.rating), event.at)
+        finally:
+            fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
+    return card
+
+
+def ours_replay(home: str, runs: int) -> dict[str, Any]:
+    """Every card's history replayed as the import replays it, beside the 24-hour reference.
+
+    The histories are read once (not timed); each run times our replay of all of them and
+    the reference's, alternating, so both see the same machine.
+    """
+    from srs.schedule import load_events
+
+    app = _app(home)
+    with app.sql_reading() as conn:
+        engine = app.sql_engine(conn)
+        ids = [row[0] for row in conn.all("SELECT id FROM card WHERE merged_into IS NULL")]
+        histories = [(card_id, events) for card_id, events in load_events(conn, ids).items()
+                     if events]
+    app.close()
+    ours: list[float] = []
+    reference: list[float] = []
+    for _run in range(runs):
+        gc.collect()
+        t0 = time.perf_counter()
+        for card_id, events in histories:
+            engine.replay(card_id, events)
+        ours.append(time.perf_counter() - t0)
+        gc.collect()
+        t0 = time.perf_counter()
+        for card_id, events in histories:
+            _replay_24h(engine.scheduler, card_id, events)
+        reference.append(time.perf_counter() - t0)
+    return {"samples": ours, "reference": reference, "cards": len(histories),
+            "reviews": sum(len(events) for _id, events in histories)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["ours-queue", "ours-grade", "ours-due-ids",
-                                         "anki-queue", "anki-answer"])
+                                         "ours-replay", "anki-queue", "anki-answer"])
     parser.add_argument("target", help="SRS_HOME for ours, the collection file for Anki")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--budget", type=float, default=30.0,
@@ -148,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         result = ours_queue(args.target, args.runs, args.budget)
     elif args.kind == "ours-due-ids":
         result = ours_due_ids(args.target, args.count)
+    elif args.kind == "ours-replay":
+        result = ours_replay(args.target, args.runs)
     elif args.kind == "ours-grade":
         result = ours_grade(args.target, [int(i) for i in args.ids.split(",") if i])
     elif args.kind == "anki-queue":

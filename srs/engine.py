@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,10 @@ def validate_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(p) for p in parameters)
 
 
+_RATINGS = {int(r): r for r in Rating}
+_CACHE_LIMIT = 50_000  # moments and days remembered: a log has a few thousand dates
+
+
 class Engine:
     """A py-fsrs scheduler that counts time in study days, with fuzz seeded per card and review.
 
@@ -100,6 +105,28 @@ class Engine:
             enable_fuzzing=settings.fuzz,
         )
         self._rng = random.Random()
+        # A log's reviews share a few thousand dates: their study days and anchors are
+        # worked out once (a replay of 100,000 cards would otherwise spend much of its
+        # time converting the same moments).
+        self._days: dict[datetime, date] = {}
+        self._anchors: dict[date, datetime] = {}
+
+    def day_of(self, moment: datetime) -> date:
+        """The study day of a moment (the clock's, remembered)."""
+        day = self._days.get(moment)
+        if day is None:
+            if len(self._days) > _CACHE_LIMIT:
+                self._days.clear()
+            day = self._days[moment] = self.clock.day_of(moment)
+        return day
+
+    def _anchor(self, day: date) -> datetime:
+        moment = self._anchors.get(day)
+        if moment is None:
+            if len(self._anchors) > _CACHE_LIMIT:
+                self._anchors.clear()
+            moment = self._anchors[day] = anchor(day)
+        return moment
 
     def new_state(self, day: date) -> CardState:
         """A card that has not been reviewed yet, due on study day `day`."""
@@ -108,72 +135,67 @@ class Engine:
 
     def last_day(self, state: CardState) -> date | None:
         """The study day of the card's last review."""
-        return self.clock.day_of(state.last_review) if state.last_review is not None else None
+        return self.day_of(state.last_review) if state.last_review is not None else None
+
+    def _fsrs_card(self, card_id: int, state: CardState) -> FsrsCard:
+        last = self.last_day(state)
+        return FsrsCard(card_id=card_id, state=State(state.state), step=state.step,
+                        stability=state.stability, difficulty=state.difficulty,
+                        due=self._anchor(state.due),
+                        last_review=self._anchor(last) if last is not None else None)
+
+    def _step(self, card: FsrsCard, rating: int, day: date, number: int) -> FsrsCard:
+        """py-fsrs's review of `card` on study day `day`, the `number`-th of the card."""
+        if not self.settings.fuzz:
+            return self.scheduler.review_card(card, _RATINGS[rating], self._anchor(day))[0]
+        # py-fsrs draws its fuzz from the global `random`, through the name its scheduler
+        # module imported; point that name at a generator seeded from the card and the
+        # review number, so one history always gives one due day.
+        self._rng.seed(card.card_id * 1_000_003 + number)
+        fsrs_scheduler.random = self._rng.random  # type: ignore[attr-defined]
+        try:
+            return self.scheduler.review_card(card, _RATINGS[rating], self._anchor(day))[0]
+        finally:
+            fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _state(card: FsrsCard, last_review: datetime | None) -> CardState:
+        return CardState(int(card.state), card.step, card.stability, card.difficulty,
+                         card.due.date(), last_review)
 
     def review(
         self, card_id: int, state: CardState, rating: int, at: datetime, number: int
     ) -> CardState:
         """The state after the `number`-th review of card `card_id` with `rating` at `at`."""
-        return self._review(card_id, state, self.last_day(state), rating, at,
-                            self.clock.day_of(at), number)
-
-    def _review(self, card_id: int, state: CardState, last_day: date | None, rating: int,
-                at: datetime, day: date, number: int) -> CardState:
-        card = FsrsCard(
-            card_id=card_id,
-            state=State(state.state),
-            step=state.step,
-            stability=state.stability,
-            difficulty=state.difficulty,
-            due=anchor(state.due),
-            last_review=anchor(last_day) if last_day is not None else None,
-        )
-        if self.settings.fuzz:
-            # py-fsrs draws its fuzz from the global `random`, through the name its
-            # scheduler module imported; point that name at a generator seeded from the
-            # card and the review number, so one history always gives one due day.
-            self._rng.seed(card_id * 1_000_003 + number)
-            fsrs_scheduler.random = self._rng.random  # type: ignore[attr-defined]
-            try:
-                card, _log = self.scheduler.review_card(card, Rating(rating), anchor(day))
-            finally:
-                fsrs_scheduler.random = random.random  # type: ignore[attr-defined]
-        else:
-            card, _log = self.scheduler.review_card(card, Rating(rating), anchor(day))
-        return CardState(int(card.state), card.step, card.stability, card.difficulty,
-                         card.due.date(), at)
+        card = self._step(self._fsrs_card(card_id, state), rating, self.day_of(at), number)
+        return self._state(card, at)
 
     def replay(self, card_id: int, events: Iterable[Event]) -> CardState:
         """The state a history leads to, events in time order."""
         ordered = sorted(events, key=lambda e: e.at)
         if not ordered:
             raise ValueError("an empty history has no state")
-        day_of = self.clock.day_of
-        state = self.new_state(day_of(ordered[0].at))
-        last_day: date | None = None
+        card = FsrsCard(card_id=card_id, due=self._anchor(self.day_of(ordered[0].at)))
+        last: datetime | None = None
         number = 0
         for event in ordered:
             if event.rating is not None:
                 number += 1
-                day = day_of(event.at)
-                state = self._review(card_id, state, last_day, event.rating, event.at, day,
-                                     number)
-                last_day = day
+                card = self._step(card, event.rating, self.day_of(event.at), number)
+                last = event.at
             elif event.due_set is not None:
-                state = CardState(state.state, state.step, state.stability, state.difficulty,
-                                  event.due_set, state.last_review)
-        return state
+                card = copy(card)
+                card.due = self._anchor(event.due_set)
+        return self._state(card, last)
 
     def retrievability(self, state: CardState, day: date) -> float:
         """The chance of passing a self-test on study day `day`."""
         if state.last_review is None or state.stability is None:
             return 0.0
-        last = self.last_day(state)
-        assert last is not None
-        card = FsrsCard(card_id=0, state=State(state.state), step=state.step,
-                        stability=state.stability, difficulty=state.difficulty,
-                        due=anchor(state.due), last_review=anchor(last))
-        return float(self.scheduler.get_card_retrievability(card, anchor(max(day, last))))
+        card = self._fsrs_card(0, state)
+        assert card.last_review is not None
+        return float(self.scheduler.get_card_retrievability(
+            card, max(self._anchor(day), card.last_review)))
 
 
 def settings_from(config: Any, parameters: Sequence[float] | None) -> SchedulerSettings:

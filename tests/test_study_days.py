@@ -403,3 +403,38 @@ def test_an_older_database_is_replayed_once_and_undo_restores_what_was_shown(
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT last_review_day FROM card").fetchone()[0] == (
             date(2026, 11, 20).toordinal())
+
+
+def test_a_backup_from_before_study_days_restores_and_is_replayed(
+        run: Run, run_json: RunJson, write_log: Callable[..., Path], srs_home: Path,
+        tmp_path: Path) -> None:
+    """A backup of schema 0003 holds due moments and no record of its clock."""
+    configure(srs_home, "UTC")
+    log = write_log("| Topic | Date | Self-test |\n|---|---|---|\n"
+                    "| One | 2026-11-01 | 2026-11-04 |\n| Two | 2026-11-20 | |\n")
+    with freeze_time("2026-11-30 12:00"):
+        assert run("import", str(log)).exit_code == 0
+        assert run("set-due", "2", "2026-12-24").exit_code == 0
+        expected = run_json("cards")
+        assert run("export", "-o", str(tmp_path / "new.json")).exit_code == 0
+    backup = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
+    backup["schema"] = "0003"
+    card, review = backup["tables"]["card"], backup["tables"]["review"]
+    for table, column in ((card, "due"), (review, "due_set")):
+        at = table["columns"].index(column)
+        for row in table["rows"]:
+            if row[at] is not None:  # the start of that study day, as 0003 stored it
+                row[at] = f"{row[at]}T04:00:00+00:00"
+    at = card["columns"].index("last_review_day")
+    for row in card["rows"]:
+        row[at] = 2461000.5  # a Julian day, as 0003's trigger kept it
+    setting = backup["tables"]["setting"]
+    setting["rows"] = [row for row in setting["rows"] if row[0] != "schedule.clock"]
+    (tmp_path / "old.json").write_text(json.dumps(backup), encoding="utf-8")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with freeze_time("2026-11-30 12:00"):
+        assert run("--db", other, "restore", str(tmp_path / "old.json")).exit_code == 0
+        assert run_json("--db", other, "cards") == expected
+    with closing(sqlite3.connect(tmp_path / "other.db")) as conn:
+        days = conn.execute("SELECT last_review_day FROM card ORDER BY id").fetchall()
+    assert days == [(date(2026, 11, 4).toordinal(),), (date(2026, 11, 20).toordinal(),)]
