@@ -254,6 +254,7 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
         data = card_to_dict(card, engine=engine, now=now, tz=tz,
                             reviews=counts.get(card.id, 0),
                             source_path=paths.get(card.source_id) if card.source_id else None)
+        data["retrievability"] = round(entry.retrievability, 4)  # on the queue's day
         data["overdue_days"] = entry.overdue_days
         data["last_rating"] = rating_name(entry.last_rating)
         data["last_note"] = entry.last_note
