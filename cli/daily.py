@@ -153,6 +153,7 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
 
     def work(s: Any) -> tuple[Any, Any]:
         from srs.sql import SessionConn
+        from srs.importer import log_options
         from srs.writeback import NotInLog, commit, link_review, prepare
 
         skipped.clear()
@@ -162,7 +163,8 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
                        now=now, at=at, note=note, duration=duration)
         try:
             planned = prepare(s, card_id, day=app.clock.day_of(result.reviewed_at),
-                              rating=rating)
+                              rating=rating, options=log_options(app.config,
+                                                                 app.clock.day_of(now)))
         except NotInLog as err:
             if write_back:
                 raise

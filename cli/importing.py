@@ -31,9 +31,9 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
         review import notes/*.md --dry-run
     """
     from srs.errors import SrsError
-    from srs.importer import import_parsed, import_salt, read_logs
+    from srs.importer import import_parsed, import_salt, log_options, read_logs
 
-    def known(files: list[Path]) -> dict[str, str]:
+    def known(files: list[Path]) -> dict[str, tuple[str, str | None]]:
         """Digests of the last import, to skip parsing unchanged files (not for a new db)."""
         from srs.importer import stored_digests
         from srs.sql import sqlite_path
@@ -45,8 +45,9 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
             return stored_digests(session, files)
 
     # --dry-run shows every row and --strict checks every warning, so both read it all.
-    files = read_logs(list(paths), salt=import_salt(app.clock),
-                      known=None if dry_run or strict else known)
+    options = log_options(app.config, app.clock.day_of(app.now()))
+    files = read_logs(list(paths), salt=import_salt(app.clock, options),
+                      known=None if dry_run or strict else known, options=options)
     warnings = [w for file in files if file.parsed for w in file.parsed.warnings]
     if strict and warnings:
         raise SrsError(
@@ -78,6 +79,14 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
         print_json(report.to_json())
         return
     if dry_run:
+        for file in files:
+            assert file.parsed is not None
+            for info in file.parsed.table_info:
+                read = (_("{n} rows").format(n=info.rows) if not info.skipped
+                        else _("skipped: {reason}").format(reason=info.skipped))
+                click.echo(_("{file}:{line}: table [{columns}]: {read}").format(
+                    file=file.name,
+                    line=info.line, columns=info.describe(), read=read))
         for outcome in report.outcomes:
             label = f" {outcome.topic}" if outcome.topic else ""
             click.echo(f"{outcome.describe()}{label}")
@@ -91,7 +100,10 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
         "{reviews} reviews added; {pending} pending; {warnings} warnings"
     ).format(created=report.cards_created, updated=report.cards_updated,
              unchanged=report.cards_unchanged, reviews=report.reviews_added,
-             pending=report.pending, warnings=len(report.warnings)))
+             pending=report.pending, warnings=len(report.warnings))
+        + (_("; {n} planned for later").format(n=report.planned) if report.planned else "")
+        + (_("; {n} rows skipped (rest days, repeats)").format(n=report.skipped)
+           if report.skipped else ""))
     if report.no_longer_in_log:
         click.echo(_("no longer in the log (kept): cards {ids}").format(
             ids=", ".join(map(str, report.no_longer_in_log))))

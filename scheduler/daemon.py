@@ -409,8 +409,12 @@ class Daemon:
         from scheduler.watcher import describe, reimport
 
         assert self.db is not None and self.settings is not None
+        from srs.importer import log_options
+
+        now = clock.now()
         result = reimport(self.db, path, engine_for=self._engine_for, clock=self.settings.clock,
-                          now=clock.now(), baseline=self._baselines.get(path))
+                          now=now, baseline=self._baselines.get(path),
+                          options=log_options(self.config, self.settings.clock.day_of(now)))
         if result.status in ("unreadable", "rejected"):
             log.warning(describe(result))
             return

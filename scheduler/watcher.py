@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from srs.clock import DayClock
     from srs.db import Database
+    from srs.logparse import LogOptions
     from srs.engine import Engine
 
 log = logging.getLogger("srs.daemon")
@@ -42,7 +43,8 @@ class Reimport:
 
 
 def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine],
-             clock: DayClock, now: datetime, baseline: Counter[str] | None) -> Reimport:
+             clock: DayClock, now: datetime, baseline: Counter[str] | None,
+             options: LogOptions | None = None) -> Reimport:
     """Import `path` again if its content changed and it reads at least as well as before.
 
     A save that cannot be read, or that brings a warning the last good version did not
@@ -58,13 +60,14 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
         stored_warnings,
     )
 
-    def known(paths: list[Path]) -> dict[str, str]:
+    def known(paths: list[Path]) -> dict[str, tuple[str, str | None]]:
         with db.reading() as session:
             return stored_digests(session, paths)
 
     try:
         # An unchanged file is not even parsed: a 100,000-row log costs its digest only.
-        files = read_logs([path], salt=import_salt(clock), known=known)
+        files = read_logs([path], salt=import_salt(clock, options), known=known,
+                          options=options)
     except LogFileError as err:
         return Reimport(path, "unreadable", str(err))
     parsed = files[0].parsed

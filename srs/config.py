@@ -209,6 +209,23 @@ def _string_check(key: str) -> Callable[[Value], Value]:
     return check
 
 
+def _words_check(key: str) -> Callable[[Value], Value]:
+    def check(value: Value) -> Value:
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() and len(v) <= 100 for v in value) \
+                or len(value) > 200:
+            raise _bad(key, value, "words separated by commas")
+        return [v.strip() for v in value]
+
+    return check
+
+
+def _skip_words() -> tuple[str, ...]:
+    from srs.logparse import SKIP_WORDS
+
+    return SKIP_WORDS
+
+
 def _keys() -> dict[str, Key]:
     keys = [
         Key("timezone", _system_zone, lambda t: t.strip(), _timezone_check,
@@ -235,6 +252,13 @@ def _keys() -> dict[str, Key]:
             "lowest score (%) for hard, good and easy when grading with a score"),
         Key("write_back", lambda: False, *_bool("write_back"),
             "append each self-test to the row in the log file (on/off)"),
+        Key("log.done_words", lambda: [], _split_list, _words_check("log.done_words"),
+            "more status words meaning a row was studied, e.g. 搞定,nailed"),
+        Key("log.pending_words", lambda: [], _split_list, _words_check("log.pending_words"),
+            "more status words meaning a row is not studied yet"),
+        Key("log.skip_words", lambda: list(_skip_words()), _split_list,
+            _words_check("log.skip_words"),
+            "topics that are no card: rest days (休息, rest, travel, ...)"),
         Key("reminders.digest_at", lambda: ["09:00"], _split_list, _times_check,
             "local times of the daily digest"),
         Key("reminders.quiet_hours", lambda: "22:00-08:00", lambda t: t.strip(), _quiet_check,

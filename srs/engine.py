@@ -50,11 +50,13 @@ class CardState:
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of a history: a self-test with its rating, or a manual new due day."""
+    """One entry of a history: a self-test with its rating, a manual new due day, or a
+    self-test the log plans for a day (`plan`, its day in `due_set`)."""
 
     at: datetime
     rating: int | None = None
     due_set: date | None = None
+    plan: bool = False
 
 
 def anchor(day: date) -> datetime:
@@ -171,21 +173,36 @@ class Engine:
         return self._state(card, at)
 
     def replay(self, card_id: int, events: Iterable[Event]) -> CardState:
-        """The state a history leads to, events in time order."""
-        ordered = sorted(events, key=lambda e: e.at)
+        """The state a history leads to, events in time order.
+
+        A self-test the log plans makes the card due on the earliest planned day after its
+        last review (the person's own plan stands until a self-test follows it), unless a
+        due day was set by hand after that review.
+        """
+        everything = list(events)
+        plans = sorted(e.due_set for e in everything if e.plan and e.due_set is not None)
+        ordered = sorted((e for e in everything if not e.plan), key=lambda e: e.at)
         if not ordered:
             raise ValueError("an empty history has no state")
         card = FsrsCard(card_id=card_id, due=self._anchor(self.day_of(ordered[0].at)))
         last: datetime | None = None
+        set_by_hand = False
         number = 0
         for event in ordered:
             if event.rating is not None:
                 number += 1
                 card = self._step(card, event.rating, self.day_of(event.at), number)
-                last = event.at
+                last, set_by_hand = event.at, False
             elif event.due_set is not None:
                 card = copy(card)
                 card.due = self._anchor(event.due_set)
+                set_by_hand = True
+        if plans and not set_by_hand:
+            after = self.day_of(last) if last is not None else None
+            upcoming = [day for day in plans if after is None or day > after]
+            if upcoming:
+                card = copy(card)
+                card.due = self._anchor(upcoming[0])
         return self._state(card, last)
 
     def retrievability(self, state: CardState, day: date) -> float:

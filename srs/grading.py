@@ -24,6 +24,10 @@ from srs.sql import SqlConn
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+# How far another machine's clock may run ahead of ours before a last review "after now"
+# is a mistake rather than a grade just made there.
+CLOCK_SKEW = timedelta(minutes=10)
+
 RATING_WORDS = {
     "again": 1, "a": 1, "1": 1,
     "hard": 2, "h": 2, "2": 2,
@@ -96,6 +100,12 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
           duration: int | None = None) -> GradeResult:
     """Record a self-test of a card through the command line and schedule the next one."""
     card = _gradable(conn, card_id)
+    if card.last_review is not None and card.last_review > now + CLOCK_SKEW:
+        raise GradeError(_(
+            "card {id}'s last review is recorded at {last}, after now: a date in the log or a "
+            "clock was wrong; correct the date in the log and run 'review import', or take "
+            "that grade back with 'review undo'").format(
+                id=card.id, last=clock.day_of(card.last_review).isoformat()))
     if at is None:
         # "Now" on another machine or process may be a hair behind a grade it just saw.
         at = max(now, card.last_review) if card.last_review else now

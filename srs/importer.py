@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,13 @@ from srs.clock import DayClock
 from srs.engine import Engine, Event
 from srs.i18n import _
 from srs.logparse import LogRow as ParsedRow
-from srs.logparse import ParseResult, ParseWarning
+from srs.logparse import LogOptions, ParseResult, ParseWarning, normalise_topic
 from srs.models import Card, LogRow, LogSource, Review
 from srs.schedule import follow_clock, mark_clock, replay_cards
 from srs.sql import SessionConn
 
 GOOD = 3
+LONGEST_TARGET = 200  # a review row naming a topic longer than this names no known topic
 # Core tables for the bulk statements: much faster than ORM inserts at 100,000 rows.
 CARD: Table = Card.__table__  # type: ignore[assignment]
 LOG_ROW: Table = LogRow.__table__  # type: ignore[assignment]
@@ -54,6 +54,8 @@ class ImportReport:
     cards_unchanged: int = 0
     reviews_added: int = 0
     pending: int = 0
+    planned: int = 0  # rows dated after now: they become cards once that day comes
+    skipped: int = 0  # rest days and repeats of a row of another table
     warnings: list[ParseWarning] = field(default_factory=list)
     notes: list[ParseWarning] = field(default_factory=list)
     no_longer_in_log: list[int] = field(default_factory=list)
@@ -66,23 +68,25 @@ class ImportReport:
             "cards_unchanged": self.cards_unchanged,
             "reviews_added": self.reviews_added,
             "pending": self.pending,
+            "planned": self.planned,
+            "skipped": self.skipped,
             "warnings": [{"file": w.file, "line": w.line, "message": w.message}
                          for w in self.warnings],
             "no_longer_in_log": self.no_longer_in_log,
         }
 
 
-def normalise_topic(topic: str) -> str:
-    """A topic as compared for identity: NFKC, case-folded, spaces collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", topic).casefold().split())
+def row_keys(rows: list[ParsedRow], *, raw: bool = False) -> list[str]:
+    """Each studied row's identity: topic and learned date, with an ordinal for exact repeats.
 
-
-def row_keys(rows: list[ParsedRow]) -> list[str]:
-    """Each studied row's identity: topic and learned date, with an ordinal for exact repeats."""
+    `raw`: the keys earlier versions made, from the topic cell as written (links and
+    emphasis kept), so their rows are still found.
+    """
     seen: Counter[tuple[str, date | None]] = Counter()
     keys = []
     for row in rows:
-        ident = (normalise_topic(row.topic), row.learned_on)
+        ident = (normalise_topic(row.raw_topic if raw and row.raw_topic else row.topic),
+                 row.learned_on)
         keys.append(f"{ident[0]}|{row.learned_on}|{seen[ident]}")
         seen[ident] += 1
     return keys
@@ -141,31 +145,83 @@ class _Resolver:
         return found
 
     def _topics_inside(self, name: str) -> set[str]:
+        """Known topics that are part of `name`: only for names a review row could hold."""
+        if len(name) > LONGEST_TARGET:
+            return set()
         return {name[i:j] for i in range(len(name)) for j in range(i + 2, len(name) + 1)
                 if name[i:j] in self.by_topic}
 
-    def resolve(self, target: str, on: date) -> int | None:
+    def candidates(self, target: str, on: date) -> list[int]:
+        """The cards learned by `on` that a review row naming `target` could mean."""
         name = normalise_topic(target)
         if len(name) < 2:
-            return None
+            return []
 
         def earlier(topics: set[str]) -> list[int]:
             return [cid for t in topics for cid, learned in self.by_topic[t] if learned <= on]
 
         exact = earlier({name} if name in self.by_topic else set())
         if exact:
-            return exact[0] if len(exact) == 1 else None
-        near = earlier(self._topics_containing(name) | self._topics_inside(name))
-        return near[0] if len(near) == 1 else None
+            return exact
+        return sorted(set(earlier(self._topics_containing(name) | self._topics_inside(name))))
+
+    def resolve(self, target: str, on: date) -> int | None:
+        found = self.candidates(target, on)
+        return found[0] if len(found) == 1 else None
 
 
-def _expected_entries(row: ParsedRow, kind: str,
-                      clock: DayClock) -> dict[str, tuple[datetime, int]]:
-    """The reviews a row records; a log gives dates only, so each is put inside its study day."""
+@dataclass(frozen=True)
+class _Entry:
+    """A review (or a planned self-test) a log row records."""
+
+    at: datetime
+    rating: int | None
+    kind: str = "review"  # review | plan
+    exact: bool = False  # the log gave a time; otherwise only the study day counts
+    due_set: date | None = None  # a plan's day
+    note: str | None = None
+
+
+def log_moment(day: date, at: time | None, clock: DayClock, now: datetime) -> tuple[datetime,
+                                                                                     bool]:
+    """When a log's date (and time, if written) happened, and whether the time was written.
+
+    A date alone is placed inside its study day (at noon), but never after `now`: a row
+    dated today and read in the morning happened this morning at the latest.
+    """
+    if at is not None:
+        return datetime.combine(day, at, tzinfo=clock.tz).astimezone(timezone.utc), True
+    moment = clock.moment_of(day)
+    return (min(moment, now) if clock.day_of(now) == day else moment), False
+
+
+def is_future(row: ParsedRow, clock: DayClock, now: datetime) -> bool:
+    """True for a row dated after now: a plan, not something studied."""
     assert row.learned_on is not None
-    entries = {kind: (clock.moment_of(row.learned_on), GOOD)}
+    today = clock.day_of(now)
+    if row.learned_on != today:
+        return row.learned_on > today
+    return row.learned_at is not None and log_moment(row.learned_on, row.learned_at, clock,
+                                                     now)[0] > now
+
+
+def _expected_entries(row: ParsedRow, kind: str, clock: DayClock,
+                      now: datetime) -> dict[str, _Entry]:
+    """The reviews a row records, and the self-tests it plans (dated after today, or
+    unmarked in a column of planned dates)."""
+    assert row.learned_on is not None
+    today = clock.day_of(now)
+    at, exact = log_moment(row.learned_on, row.learned_at, clock, now)
+    entries = {kind: _Entry(at, row.learned_rating, exact=exact,
+                            note=(row.notes or None) if kind == "row" else None)}
     for test in row.self_tests:
-        entries[f"test:{test.on.isoformat()}"] = (clock.moment_of(test.on), test.rating)
+        day = test.on.isoformat()
+        if test.on > today or test.planned:
+            entries[f"plan:{day}"] = _Entry(clock.moment_of(test.on), None, "plan",
+                                            due_set=test.on)
+        else:
+            at, exact = log_moment(test.on, None, clock, now)
+            entries[f"test:{day}"] = _Entry(at, test.rating, exact=exact)
     return entries
 
 
@@ -190,6 +246,9 @@ class _Existing:
     rating: int | None
     undone: bool
     source: str
+    kind: str = "review"
+    due_set: date | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -204,6 +263,18 @@ class _PlannedRow:
     history_changed: bool = False
 
 
+def _year_source(source: str) -> str:
+    """Where a year-less date took its year from, as a person reads it."""
+    kind, _sep, where = source.partition(":")
+    return {
+        "line": _("from the date on line {line}"),
+        "heading": _("from the heading on line {line}"),
+        "title": _("from the title"),
+        "this year": _("this year"),
+        "last year": _("last year (this year's would be in the future)"),
+    }.get(kind, source).format(line=where)
+
+
 class _FileImport:
     """The sync of one parsed file, inside the caller's transaction, in bulk statements."""
 
@@ -215,6 +286,8 @@ class _FileImport:
         self.hash, self.path, self.merged = text_hash, path, merged
         self.dirty: set[int] = set()
         self.new_cards: list[dict[str, Any]] = []
+        self.future: list[ParsedRow] = []
+        self.ambiguous: dict[int, list[int]] = {}  # line -> the cards a review row could mean
 
     def _final(self, card_id: int) -> int:
         seen = 0
@@ -238,24 +311,38 @@ class _FileImport:
         }
         existing: dict[int, dict[str, _Existing]] = {}
         if mapping:
-            for rid, row_id, entry, card_id, at, rating, undone, origin in session.execute(
+            for (rid, row_id, entry, card_id, at, rating, undone, origin, kind, due_set,
+                 note) in session.execute(
                 select(Review.id, Review.log_row_id, Review.log_entry, Review.card_id,
-                       Review.at, Review.rating, Review.undone_at.is_not(None), Review.source)
+                       Review.at, Review.rating, Review.undone_at.is_not(None), Review.source,
+                       Review.kind, Review.due_set, Review.note)
                 .join(LogRow, LogRow.id == Review.log_row_id)
                 .where(LogRow.source_id == source.id)
             ):
                 assert row_id is not None and entry is not None
-                existing.setdefault(row_id, {})[entry] = _Existing(rid, card_id, at, rating,
-                                                                   bool(undone), origin)
+                existing.setdefault(row_id, {})[entry] = _Existing(
+                    rid, card_id, at, rating, bool(undone), origin, kind, due_set, note)
         own_cards = {
             cid: (topic, notes, section, line, in_log)
             for cid, topic, notes, section, line, in_log in session.execute(
                 select(Card.id, Card.topic, Card.notes, Card.section, Card.source_line,
                        Card.in_log).where(Card.source_id == source.id))
         }
-        studied = [row for row in self.parsed.rows if row.studied and row.learned_on is not None]
-        planned = [self._plan_row(row, key, mapping.get(key), own_cards)
-                   for row, key in zip(studied, row_keys(studied), strict=True)]
+        dated = [row for row in self.parsed.rows
+                 if row.studied and row.learned_on is not None and not row.skip]
+        self.future = [row for row in dated if is_future(row, self.clock, self.now)]
+        studied = [row for row in dated if not is_future(row, self.clock, self.now)]
+        keys = row_keys(studied)
+        legacy = row_keys(studied, raw=True)
+        planned = []
+        for row, key, old_key in zip(studied, keys, legacy, strict=True):
+            mapped = mapping.get(key)
+            if mapped is None and old_key != key and old_key in mapping:
+                mapped = mapping.pop(old_key)  # the key an earlier version made of the row
+                mapping[key] = mapped
+                self.session.execute(update(LogRow).where(LogRow.id == mapped.id).values(
+                    key=key))
+            planned.append(self._plan_row(row, key, mapped, own_cards))
         ids = self._allocate_ids()
         self._write_rows(planned, ids, existing)
         seen = {p.key for p in planned}
@@ -268,7 +355,7 @@ class _FileImport:
             .order_by(Card.id)))
         source.content_hash = self.hash
         source.imported_at = self.now
-        source.summary = _summary(self.parsed)
+        source.summary = _summary(self.parsed, self.clock.day_of(self.now), len(self.future))
 
     def _plan_row(self, row: ParsedRow, key: str, mapped: _Mapped | None,
                   own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> _PlannedRow:
@@ -289,10 +376,12 @@ class _FileImport:
                 self.session.execute(update(LogRow).where(LogRow.id == mapped.id).values(
                     line=row.line, present=True))
             return plan
-        target = (self.resolver.resolve(row.review_target, row.learned_on)
-                  if row.is_review else None)
-        if target is not None:
-            return _PlannedRow(row, key, self._final(target), "review", None)
+        options = (self.resolver.candidates(row.review_target, row.learned_on)
+                   if row.is_review else [])
+        if len(options) == 1:
+            return _PlannedRow(row, key, self._final(options[0]), "review", None)
+        if len(options) > 1:
+            self.ambiguous[row.line] = [self._final(card) for card in options]
         ref = -(len(self.new_cards) + 1)
         self.new_cards.append(dict(
             topic=row.topic, notes=row.notes, section=row.section, learned_on=row.learned_on,
@@ -335,8 +424,8 @@ class _FileImport:
             merged_from = own if own != final else None
             have = existing.get(plan.log_row_id, {}) if plan.log_row_id is not None else {}
             expected = _expected_entries(plan.row, "learned" if plan.kind == "card" else "row",
-                                         self.clock)
-            for entry, (at, rating) in expected.items():
+                                         self.clock, self.now)
+            for entry, want in expected.items():
                 old = have.get(entry)
                 if old is not None and old.source != "log":
                     # A self-test graded here and written back into the log: the grade
@@ -344,14 +433,20 @@ class _FileImport:
                     continue
                 if old is None:
                     new_reviews.append((plan, dict(
-                        card_id=final, at=at, kind="review", rating=rating, source="log",
-                        log_row_id=plan.log_row_id, log_entry=entry, recorded_at=self.now,
-                        merged_from=merged_from, note=None, duration=None, due_set=None,
-                        state_before=None, undone_at=None)))
-                elif old.rating != rating or old.undone or old.at != at or old.card_id != final:
+                        card_id=final, at=want.at, kind=want.kind, rating=want.rating,
+                        source="log", log_row_id=plan.log_row_id, log_entry=entry,
+                        recorded_at=self.now, merged_from=merged_from, note=want.note,
+                        duration=None, due_set=want.due_set, state_before=None,
+                        undone_at=None)))
+                elif self._differs(old, want, final):
                     # An entry undone before a merge comes back on the card it was merged into.
-                    changes.append(dict(id=old.id, rating=rating, at=at, undone_at=None,
-                                        card_id=final, merged_from=merged_from))
+                    moved = want.exact and old.at != want.at or (
+                        not want.exact and self.clock.day_of(old.at) != self.clock.day_of(
+                            want.at))
+                    changes.append(dict(id=old.id, rating=want.rating,
+                                        at=want.at if moved else old.at, undone_at=None,
+                                        card_id=final, merged_from=merged_from, kind=want.kind,
+                                        due_set=want.due_set, note=want.note))
                     self.dirty.add(old.card_id)
                 else:
                     continue
@@ -382,6 +477,20 @@ class _FileImport:
         if changes:
             self.session.execute(update(Review), changes)
 
+    def _differs(self, old: _Existing, want: _Entry, card_id: int) -> bool:
+        """Whether a stored log entry must change to say what the log says now.
+
+        A date-only entry compares by its study day: a row dated today and first read in
+        the morning keeps the moment it was given then.
+        """
+        if want.exact:
+            moved = old.at != want.at
+        else:
+            moved = self.clock.day_of(old.at) != self.clock.day_of(want.at)
+        return (moved or old.rating != want.rating or old.undone or old.card_id != card_id
+                or old.kind != want.kind or old.due_set != want.due_set
+                or old.note != want.note)
+
     def _insert_new_cards(self, new_reviews: list[dict[str, Any]]) -> None:
         """Replay each new card's history in memory and insert it with its final state."""
         if not self.new_cards:
@@ -389,7 +498,9 @@ class _FileImport:
         events: dict[int, list[Event]] = {card["id"]: [] for card in self.new_cards}
         for review in new_reviews:
             if review["card_id"] in events:
-                events[review["card_id"]].append(Event(review["at"], review["rating"]))
+                events[review["card_id"]].append(Event(
+                    review["at"], review["rating"], review["due_set"],
+                    plan=review["kind"] == "plan"))
         for card in self.new_cards:
             history = events[card["id"]]
             if history:
@@ -435,10 +546,31 @@ class _FileImport:
             else:
                 report.cards_unchanged += 1
                 action = _("unchanged card {id}").format(id=own)
+            could = self.ambiguous.get(plan.row.line)
+            if could:
+                action += " " + _("(a review row that could mean cards {ids}: made its own "
+                                  "card)").format(ids=", ".join(map(str, could)))
+            if plan.row.year_from:
+                action += " " + _("[{date}, year {source}]").format(
+                    date=plan.row.learned_on, source=_year_source(plan.row.year_from))
             report.outcomes.append(RowOutcome(plan.row.file, plan.row.line, action,
                                               self._final(own), plan.row.topic))
+        for row in self.future:
+            report.planned += 1
+            report.outcomes.append(RowOutcome(row.file, row.line, _(
+                "planned for {day}: a card from that day on").format(day=row.learned_on),
+                topic=row.topic))
         for row in self.parsed.rows:
-            if not row.studied:
+            if row.skip == "rest":
+                report.skipped += 1
+                report.outcomes.append(RowOutcome(row.file, row.line, _("rest day: no card"),
+                                                  topic=row.topic))
+            elif row.skip.startswith("repeat:"):
+                report.skipped += 1
+                report.outcomes.append(RowOutcome(row.file, row.line, _(
+                    "repeats line {line}: the same card").format(line=row.skip[7:]),
+                    topic=row.topic))
+            elif not row.studied:
                 report.pending += 1
                 report.outcomes.append(RowOutcome(row.file, row.line, _("pending"),
                                                   topic=row.topic))
@@ -486,9 +618,24 @@ def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
 IMPORT_VERSION = "2"
 
 
-def import_salt(clock: DayClock) -> str:
-    """What the digest of a log depends on besides its bytes: the clock its dates are read with."""
-    return f"{clock.zone_name}@{clock.day_starts_at}"
+def log_options(config: Any, today: date) -> LogOptions:
+    """How logs are read with these settings, on study day `today`."""
+    return LogOptions(
+        today=today,
+        done_words=tuple(str(w).lower() for w in config["log.done_words"]),
+        pending_words=tuple(str(w).lower() for w in config["log.pending_words"]),
+        skip_words=tuple(str(w) for w in config["log.skip_words"]),
+        thresholds=tuple(float(t) for t in config["score_thresholds"]),  # type: ignore[arg-type]
+    )
+
+
+def import_salt(clock: DayClock, options: LogOptions | None = None) -> str:
+    """What reading a log depends on besides its bytes: the clock its dates are read with
+    and the words and thresholds it is read with."""
+    words = "" if options is None else json.dumps(
+        [options.done_words, options.pending_words, options.skip_words, options.thresholds],
+        ensure_ascii=False)
+    return f"{clock.zone_name}@{clock.day_starts_at}{words}"
 
 
 @dataclass
@@ -498,6 +645,7 @@ class LogFile:
     path: Path
     digest: str
     parsed: ParseResult | None  # None: the same bytes were imported last time
+    name: str = ""  # as the person named it
 
     def __iter__(self) -> Any:  # (path, parsed, digest), as import_parsed takes them
         return iter((self.path, self.parsed, self.digest))
@@ -507,12 +655,18 @@ def file_digest(data: bytes, salt: str) -> str:
     return hashlib.sha256(f"{IMPORT_VERSION}\0{salt}\0".encode() + data).hexdigest()
 
 
+Known = dict[str, tuple[str, str | None]]  # path -> (digest, the day its reading may change)
+
+
 def read_logs(paths: list[str], *, salt: str = "",
-              known: Callable[[list[Path]], dict[str, str]] | None = None) -> list[LogFile]:
+              known: Callable[[list[Path]], Known] | None = None,
+              options: LogOptions | None = None) -> list[LogFile]:
     """Read every file first, so a bad one stops the import before anything is written.
 
     `known` gives the digests stored by the last import; a file whose digest is unchanged
-    is not parsed again (at 100,000 rows parsing is most of an unchanged re-import).
+    is not parsed again (at 100,000 rows parsing is most of an unchanged re-import), unless
+    the day has come when reading it gives something new (a planned row's date, a new year
+    for dates without one).
     """
     from srs.logparse import parse_log_bytes, read_log_bytes
 
@@ -522,27 +676,50 @@ def read_logs(paths: list[str], *, salt: str = "",
         path = Path(name).resolve()
         named.setdefault(path, (name, data))  # the same log named twice is imported once
     stored = known(list(named)) if known is not None else {}
+    today = options.today if options is not None else None
     files = []
     for path, (name, data) in named.items():
         digest = file_digest(data, salt)
-        parsed = None if stored.get(str(path)) == digest else parse_log_bytes(data, name)
-        files.append(LogFile(path, digest, parsed))
+        last, until = stored.get(str(path), ("", None))
+        fresh = last == digest and (until is None or today is None
+                                    or today < date.fromisoformat(until))
+        parsed = None if fresh else parse_log_bytes(data, name, options)
+        files.append(LogFile(path, digest, parsed, name))
     return files
 
 
-def stored_digests(session: Session, paths: list[Path]) -> dict[str, str]:
-    """The digests the last import stored for these files."""
+def stored_digests(session: Session, paths: list[Path]) -> Known:
+    """The digests the last import stored for these files, and when each must be read again."""
     names = [str(p) for p in paths]
-    return {path: digest for path, digest in session.execute(
-        select(LogSource.path, LogSource.content_hash).where(LogSource.path.in_(names)))}
+    found: Known = {}
+    for path, digest, summary in session.execute(
+            select(LogSource.path, LogSource.content_hash, LogSource.summary)
+            .where(LogSource.path.in_(names))):
+        until = json.loads(summary or "{}").get("read_again_on")
+        found[path] = (digest, until if isinstance(until, str) else None)
+    return found
 
 
-def _summary(parsed: ParseResult) -> str:
+def read_again_on(parsed: ParseResult, today: date) -> date | None:
+    """The first day the same log would read differently: a planned date comes, or a year
+    begins for dates whose year was taken from the current one."""
+    days = [row.learned_on for row in parsed.rows if row.learned_on and row.learned_on > today]
+    days += [test.on for row in parsed.rows for test in row.self_tests if test.on > today]
+    if any(row.year_from in ("this year", "last year") for row in parsed.rows):
+        days.append(date(today.year + 1, 1, 1))
+    return min(days, default=None)
+
+
+def _summary(parsed: ParseResult, today: date, planned: int) -> str:
     def dump(items: list[ParseWarning]) -> list[list[Any]]:
         return [[w.file, w.line, w.message] for w in items]
 
-    return json.dumps({"pending": len(parsed.pending), "warnings": dump(parsed.warnings),
-                       "notes": dump(parsed.notes)}, ensure_ascii=False)
+    again = read_again_on(parsed, today)
+    return json.dumps({"pending": len(parsed.pending), "planned": planned,
+                       "skipped": sum(1 for row in parsed.rows if row.skip),
+                       "warnings": dump(parsed.warnings), "notes": dump(parsed.notes),
+                       "read_again_on": again.isoformat() if again else None},
+                      ensure_ascii=False)
 
 
 def stored_warnings(session: Session, path: Path) -> list[ParseWarning]:
@@ -556,6 +733,8 @@ def _report_unchanged(session: Session, path: Path, report: ImportReport) -> Non
     source = session.scalars(select(LogSource).where(LogSource.path == str(path))).one()
     summary = json.loads(source.summary or "{}")
     report.pending += int(summary.get("pending", 0))
+    report.planned += int(summary.get("planned", 0))
+    report.skipped += int(summary.get("skipped", 0))
     report.warnings.extend(ParseWarning(*w) for w in summary.get("warnings", []))
     report.notes.extend(ParseWarning(*w) for w in summary.get("notes", []))
     report.cards_unchanged += int(session.scalar(

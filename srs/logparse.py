@@ -1,18 +1,63 @@
-"""Read a markdown study log: the rows of its study tables, their dates and self-tests."""
+"""Read a markdown study log: the rows of its study tables, their dates and self-tests.
+
+A log is read the way its writer reads it. A table is a study table when it has a column
+of dates and a column naming what was studied; column roles come from header words in
+Chinese and English (srs/logwords.py) and, where the headers say nothing, from what the
+cells hold. Dates are read in every common spelling, a date without a year takes it from
+its context (srs/logdates.py), statuses are read by their first word or mark, a mastery
+column grades the first study, and tables in comments or code blocks are not the log.
+
+Nothing here reads the clock or raises on any text; `LogOptions.today` is the study day
+a year-less date is placed against.
+"""
 
 import os
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
 from srs.errors import LogFileError
 from srs.i18n import _
+from srs.logdates import (
+    EARLIEST,
+    LATEST,
+    FileStyle,
+    YearContext,
+    clean_cell,
+    day_first_in,
+    find_dates,
+    read_date,
+    year_in,
+)
+from srs.logwords import (
+    header_key,
+    header_roles,
+    is_plan_header,
+    mastery_score,
+    status_of,
+)
 
-__all__ = ["LogRow", "ParseResult", "ParseWarning", "SelfTest", "parse_log", "read_log"]
+__all__ = ["LogOptions", "LogRow", "ParseResult", "ParseWarning", "SelfTest", "TableInfo",
+           "normalise_topic", "parse_log", "read_log"]
 
-AGAIN, GOOD = 1, 3
+AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 _GRADES = {"again": 1, "hard": 2, "good": 3, "easy": 4}
+SKIP_WORDS = ("休息", "休假", "放假", "假期", "请假", "rest", "rest day", "day off", "break",
+              "holiday", "travel", "vacation", "sick", "off")
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """What reading a log depends on besides its text."""
+
+    today: date | None = None  # the current study day, for dates without a year
+    done_words: tuple[str, ...] = ()  # more status words meaning "studied"
+    pending_words: tuple[str, ...] = ()  # more status words meaning "not yet"
+    skip_words: tuple[str, ...] = SKIP_WORDS  # a row whose topic is only this is no card
+    thresholds: tuple[float, float, float] = (60.0, 80.0, 95.0)  # mastery scores to grades
 
 
 @dataclass(frozen=True)
@@ -21,6 +66,8 @@ class SelfTest:
 
     on: date
     rating: int  # 1=again 2=hard 3=good 4=easy
+    # A date in a column of planned self-tests that carries no mark: planned, not done.
+    planned: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -39,6 +86,11 @@ class LogRow:
     notes: str
     is_review: bool
     review_target: str
+    learned_at: time | None = None  # a time written after the learned date
+    learned_rating: int = GOOD  # the grade of the first study (a mastery column sets it)
+    year_from: str | None = None  # where a year-less learned date took its year from
+    skip: str = ""  # why the row is no card: "rest", or "repeat:LINE"
+    raw_topic: str = field(default="", compare=False)  # the topic cell as written
 
 
 @dataclass(frozen=True)
@@ -53,6 +105,23 @@ class ParseWarning:
         return f"{self.file}:{self.line}: {self.message}"
 
 
+@dataclass(frozen=True)
+class TableInfo:
+    """One table of a log: where it is, its columns' roles, and whether it was read."""
+
+    line: int
+    header: tuple[str, ...]
+    roles: tuple[str, ...]  # a role per column ("" for none)
+    rows: int  # rows read from it
+    skipped: str = ""  # why it is not a study table
+    index: int = -1  # its number among the study tables
+
+    def describe(self) -> str:
+        """The columns as `header=role`, for --dry-run and for errors."""
+        return ", ".join(f"{cell or '?'}={role or '-'}"
+                         for cell, role in zip(self.header, self.roles, strict=True))
+
+
 @dataclass
 class ParseResult:
     """Everything read from one log."""
@@ -61,25 +130,39 @@ class ParseResult:
     warnings: list[ParseWarning] = field(default_factory=list)
     notes: list[ParseWarning] = field(default_factory=list)
     tables: int = 0
+    table_info: list[TableInfo] = field(default_factory=list)
 
     @property
     def studied(self) -> list[LogRow]:
         """Rows whose topic has been studied."""
-        return [row for row in self.rows if row.studied]
+        return [row for row in self.rows if row.studied and not row.skip]
 
     @property
     def pending(self) -> list[LogRow]:
         """Rows whose topic is still to be studied."""
-        return [row for row in self.rows if not row.studied]
+        return [row for row in self.rows if not row.studied and not row.skip]
+
+    def study_table(self, index: int) -> TableInfo | None:
+        """The study table with that number."""
+        for info in self.table_info:
+            if info.index == index:
+                return info
+        return None
+
+
+def normalise_topic(topic: str) -> str:
+    """A topic as compared for identity: NFKC, case-folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", topic).casefold().split())
 
 
 # --- markdown structure -------------------------------------------------------------------
 
 _FENCE = re.compile(r" {0,3}(?:(`{3,})[^`]*|(~{3,}).*)$")  # "```x``` y" is inline code
 _HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]+(.*))?$")
-_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_HEADING_LEVEL = re.compile(r" {0,3}(#{1,6})")
 PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r":?-+:?")
+_CONTAINER = re.compile(r"[ \t]*(?:>[ \t]?)*")  # blockquote markers before a table or heading
 
 
 def _lines(text: str) -> list[str]:
@@ -89,9 +172,19 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
+def container_prefix(line: str) -> int:
+    """How many characters of blockquote markers and indentation come before the content."""
+    match = _CONTAINER.match(line)
+    return match.end() if match else 0
+
+
+def _body(line: str) -> str:
+    return line[container_prefix(line):] if line[:1] in (" ", "\t", ">") else line
+
+
 def split_cells(line: str) -> list[str]:
     """Cells of a table row: outer pipes optional, `\\|` is a literal pipe."""
-    text = line.strip()
+    text = _body(line).strip()
     cells = PIPE.split(text)
     if text.startswith("|"):
         cells.pop(0)
@@ -110,120 +203,261 @@ def is_delimiter(line: str, header_width: int) -> bool:
 
 def ends_table(line: str) -> bool:
     """True for a line that cannot be a table row: blank, pipe-less, a heading or a fence."""
+    body = _body(line)
     return (
-        not line.strip()
-        or PIPE.search(line) is None
-        or _FENCE.match(line) is not None
-        or _HEADING.match(line) is not None
+        not body.strip()
+        or PIPE.search(body) is None
+        or _FENCE.match(body) is not None
+        or _HEADING.match(body) is not None
     )
+
+
+def _heading_text(text: str) -> str:
+    text = text.strip()
+    # Closing hashes: a run of # at the end, after a space. Linear: no backtracking regex.
+    stripped = text.rstrip("#")
+    if stripped != text and (not stripped or stripped[-1] in " \t"):
+        text = stripped.rstrip()
+    return text
+
+
+@dataclass
+class _RawTable:
+    """A table found in the text, before its columns are understood."""
+
+    line: int  # the header's line (1-based)
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+    section: str
+    heading_year: int | None
+    heading_line: int
+    heading_date: date | None  # a full date in the nearest heading above
+
+
+@dataclass
+class _Document:
+    """The tables of a log, its title, and the full dates written outside tables."""
+
+    tables: list[_RawTable]
+    title: str
+    text_dates: list[tuple[int, date]]  # (line, date) of dates in prose, quotes, front matter
+
+
+def _full_dates(text: str) -> list[date]:
+    found = []
+    for _start, _end, year, month, day in find_dates(text):
+        if year is not None and EARLIEST <= year <= LATEST:
+            try:
+                found.append(date(year, month, day))
+            except ValueError:
+                continue
+    return found
+
+
+def _is_comment_line(line: str) -> bool:
+    text = line.strip()
+    return text.startswith("<!--") and text.endswith("-->")
+
+
+def _find_tables(lines: list[str]) -> _Document:
+    """Every table outside code blocks and HTML comments, the title, and dates in the text."""
+    tables: list[_RawTable] = []
+    text_dates: list[tuple[int, date]] = []
+    section, title = "", ""
+    year: int | None = None
+    year_line = 0
+    heading_date: date | None = None
+    fence: str | None = None
+    in_comment = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if in_comment:
+            if "-->" in line:
+                in_comment = False
+            index += 1
+            continue
+        body = _body(line)
+        if fence is not None:
+            closing = body.strip()
+            if len(closing) >= len(fence) and closing == fence[0] * len(closing):
+                fence = None
+            index += 1
+            continue
+        if "<!--" in line:
+            before, _sep, after = line.partition("<!--")
+            if "-->" not in after:
+                in_comment = True
+            if not before.strip():
+                index += 1
+                continue
+        if opening := _FENCE.match(body):
+            fence = opening[1] or opening[2]
+            index += 1
+        elif heading := _HEADING.match(body):
+            section = _heading_text(heading[1] or "")
+            if not title:
+                title = section
+            found = year_in(section)
+            if found is not None:
+                year, year_line = found, index + 1
+            dates = _full_dates(section) if any(c.isdigit() for c in section) else []
+            heading_date = dates[-1] if len(dates) == 1 else None
+            if dates:
+                text_dates.append((index + 1, dates[-1]))
+            index += 1
+        elif (
+            index + 1 < len(lines)
+            and PIPE.search(body)
+            and is_delimiter(lines[index + 1], len(split_cells(line)))
+        ):
+            header = split_cells(line)
+            width = len(header)
+            rows = []
+            end = index + 2
+            while end < len(lines):
+                if _is_comment_line(lines[end]):  # a marker kept inside a table
+                    end += 1
+                    continue
+                if ends_table(lines[end]) or "<!--" in lines[end]:
+                    break
+                rows.append((end + 1, (split_cells(lines[end]) + [""] * width)[:width]))
+                end += 1
+            tables.append(_RawTable(index + 1, header, rows, section, year, year_line,
+                                    heading_date))
+            index = end
+        else:
+            if any(c.isdigit() for c in line) and len(line) < 2000:
+                text_dates.extend((index + 1, found) for found in _full_dates(line))
+            index += 1
+    return _Document(tables, title, text_dates)
 
 
 # --- columns -----------------------------------------------------------------------------
 
-_ROLE_WORDS = {  # order matters: "Self-test date" is a self-test column, not a date column
-    "self_test": ("自测", "测验", "self-test", "selftest", "self test", "quiz", "test"),
-    "topic": ("章节", "主题", "课程", "topic", "chapter", "title", "subject"),
-    "status": ("状态", "status"),
-    "date": ("日期", "时间", "date", "when"),
-    "notes": ("内容", "备注", "笔记", "content", "notes", "note", "detail", "details"),
-}
+_DITTO = frozenset({"", "-", "—", "–", "〃", '"', "”", "同上", "同前", "ditto", "..."})
+_INDEX = re.compile(
+    r"(?:#|no\.?|day|d|第|week|wk|w|lesson|lec|ch|chapter|周|星期|阶段|phase|stage|part|"
+    r"unit|step|session)?\s*\d{1,4}(?:\s*[-–~]\s*\d{1,4})?\s*"
+    r"(?:天|日|周|课|章|节|讲|期|阶段)?\.?", re.I)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_MD_LINKS = re.compile(r"!?\[[^\[\]]*\]\([^()]*\)")
+_DURATION = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:h|hr|hrs|hour|hours|m|min|mins|minutes|小时|分钟|分|时|天)\b\.?"
+    r"(?:\s*\d+\s*(?:m|min|mins|minutes|分钟|分))?", re.I)
+_SAMPLE = 40  # cells per column looked at to tell what a column holds
 
 
-def _keyword_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for a role: CJK words as substrings, others as whole words."""
-    parts = [
-        rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
-        for w in words
-    ]
-    return re.compile("|".join(parts))
+def _kind_of_cell(cell: str) -> str:
+    """What one cell looks like: date, status, index, link, duration, mastery, ditto or text."""
+    if cell in _DITTO:
+        return "ditto"
+    text = clean_cell(cell)
+    if not text:
+        return "ditto"
+    if read_date(text, context=YearContext(today=date(2000, 1, 1))) is not None:
+        return "date"
+    if status_of(cell).kind in ("done", "pending") and len(text) <= 6:
+        return "status"
+    if _INDEX.fullmatch(text):
+        return "index"
+    if not _MD_LINKS.sub("", cell).strip() or _URL.fullmatch(text):
+        return "link"
+    if _DURATION.fullmatch(text):
+        return "duration"
+    if mastery_score(text) is not None and len(text) <= 8:
+        return "mastery"
+    return "text"
 
 
-_ROLES = {role: _keyword_pattern(words) for role, words in _ROLE_WORDS.items()}
+def _profile(rows: list[tuple[int, list[str]]], col: int) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for _line, cells in rows:
+        if kinds.total() >= _SAMPLE:
+            break
+        cell = cells[col]
+        if cell in _DITTO:
+            continue
+        kinds[_kind_of_cell(cell)] += 1
+    return kinds
 
 
-def find_roles(header: list[str]) -> dict[str, int]:
-    """Map each role to the first free column whose header names it."""
-    keys = [re.sub(r"\*\*|__|`", "", cell).strip().strip("*_").lower() for cell in header]
-    roles: dict[str, int] = {}
-    for role, pattern in _ROLES.items():
-        for col, key in enumerate(keys):
-            if col not in roles.values() and pattern.search(key):
-                roles[role] = col
+def _share(kinds: Counter[str], kind: str) -> float:
+    total = kinds.total()
+    return kinds[kind] / total if total else 0.0
+
+
+def _repeats(rows: list[tuple[int, list[str]]], col: int) -> float:
+    """The share of a column's filled cells that repeat another one (a category, a phase)."""
+    values = [cells[col] for _line, cells in rows[:_SAMPLE * 2] if cells[col] not in _DITTO]
+    return 1 - len(set(values)) / len(values) if values else 0.0
+
+
+def column_roles(header: list[str], rows: list[tuple[int, list[str]]]) -> list[str]:
+    """The role of every column: by the header's words first, then by what the cells hold.
+
+    A study table needs dates (a date column, or attempt columns such as 一刷) and a
+    topic. With no topic word in the headers, a `content` column is the topic; without
+    that either, the first column of plain text that is not a date, status, self-test,
+    mastery, index, link or category. When both a topic and a content column exist, the
+    content is notes. A header that says "date" over cells that are not dates is no date
+    column ("other" then, with `date?` kept as its role to explain a skipped table).
+    """
+    width = len(header)
+    roles = [""] * width
+    for col, role in header_roles(header).items():
+        roles[col] = role
+    profiles = {col: _profile(rows, col) for col in range(width)}
+    if "date" in roles:  # 学习时间: 2h, or Date: Day 3
+        col = roles.index("date")
+        kinds = profiles[col]
+        if kinds.total() and _share(kinds, "date") < 0.3 and \
+                _share(kinds, "index") + _share(kinds, "duration") >= 0.5:
+            roles[col] = "date?"
+    if "date" not in roles:
+        candidates = [col for col in range(width) if roles[col] in ("", "index", "other")
+                      and _share(profiles[col], "date") >= 0.5]
+        if not candidates:  # "| Task | Done |" whose Done cells are dates
+            candidates = [col for col in range(width) if roles[col] == "status"
+                          and _share(profiles[col], "date") >= 0.6]
+        if candidates:
+            if "date?" in roles:
+                roles[roles.index("date?")] = "other"
+            roles[candidates[0]] = "date"
+    if "status" not in roles:
+        for col in range(width):
+            if roles[col] == "" and _share(profiles[col], "status") >= 0.6:
+                roles[col] = "status"
                 break
+    if "topic" not in roles:
+        if "content" in roles:
+            roles[roles.index("content")] = "topic"
+        else:
+            for col in range(width):
+                kinds = profiles[col]
+                if roles[col] in ("", "notes") and kinds.total() and \
+                        _share(kinds, "text") >= 0.5 and _repeats(rows, col) < 0.5:
+                    roles[col] = "topic"
+                    break
+    for col in range(width):
+        if roles[col] == "content":
+            roles[col] = "notes"
     return roles
 
 
-# --- dates -------------------------------------------------------------------------------
-
-_FULL_DATE = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})")
-_MONTH_DAY = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})")
-_DAY = re.compile(r"[0-9]{1,2}")
-_RANGE_SEP = re.compile(r"\s*(?:[～~〜至–—]|\s(?:to|-)\s)\s*", re.I)
-_LONGEST_DATE = 40  # no readable date cell is longer; bounds the regex work on hostile input
-
-
-def _make(year: int, month: int, day: int) -> date | None:
-    """A date, or None when the parts do not form one."""
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _full_date(text: str) -> date | None:
-    """Read YYYY-MM-DD, YYYY/MM/DD or YYYY.MM.DD."""
-    match = _FULL_DATE.fullmatch(text.strip())
-    return None if match is None else _make(int(match[1]), int(match[3]), int(match[4]))
-
-
-def _month_day_after(start: date, month: int, day: int) -> date | None:
-    """MM-DD in start's year, or in the next year when that would fall before start."""
-    found = _make(start.year, month, day)
-    if found is not None and found < start:
-        found = _make(start.year + 1, month, day)
-    return found
-
-
-def _day_after(start: date, day: int) -> date | None:
-    """DD in start's month, or in the next month when that would fall before start."""
-    found = _make(start.year, start.month, day)
-    if found is not None and found < start:
-        year, month = (start.year, start.month + 1) if start.month < 12 else (start.year + 1, 1)
-        found = _make(year, month, day)
-    return found
-
-
-def _range_end(start: date, text: str) -> date | None:
-    """The end of a range whose end may leave out the year, or the year and month."""
-    full = _full_date(text)
-    if full is not None:
-        return full if full >= start else None
-    if match := _MONTH_DAY.fullmatch(text):
-        return _month_day_after(start, int(match[1]), int(match[2]))
-    if _DAY.fullmatch(text):
-        return _day_after(start, int(text))
-    return None
-
-
-def _parse_when(text: str) -> date | None:
-    """The learned date of a date cell: one date or the end of a range; None if unreadable."""
-    text = text.strip()
-    if len(text) > _LONGEST_DATE:
-        return None
-    sep = _RANGE_SEP.search(text)
-    if sep is None:
-        return _full_date(text)
-    start = _full_date(text[: sep.start()])
-    return None if start is None else _range_end(start, text[sep.end() :].strip())
+def _missing(roles: list[str], heading_date: date | None) -> str:
+    dated = "date" in roles or "attempt" in roles or heading_date is not None
+    if not dated and "topic" not in roles:
+        return _("no date column and no topic column")
+    if not dated:
+        if "date?" in roles:
+            return _("no dates in its date column")
+        return _("no date column")
+    return "" if "topic" in roles else _("no topic column")
 
 
 # --- status, notes, reviews --------------------------------------------------------------
 
-_DONE_MARKS = ("✅", "✔", "☑", "✓", "[x]", "[X]")
-_DONE_CJK = ("完成", "已完成")
-_DONE_WORD = re.compile(r"(?<![a-z0-9])(?:done|yes|y|true)(?![a-z0-9])", re.I)
-_NOT_DONE = re.compile(r"(?<![a-z0-9])(?:not|never)\s+(?:yet\s+)?(?:done|true)", re.I)
-_DITTO = frozenset({"", "-", "—", "–", "〃", '"', "”", "同上"})
 _BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 _REVIEW = re.compile(
     r"自测|回顾|复习|(?<![a-z0-9])(?:self[-\s]?test|review|quiz)(?![a-z0-9])", re.I
@@ -232,13 +466,20 @@ _EMPTY_BRACKETS = re.compile(r"\(\s*\)|（\s*）|\[\s*\]|【\s*】")
 _END_PUNCT = "-:：,，、;；.。!！?？&~～—–_*/|·\"'“”‘’"
 _OPEN_CLOSE = {"(": ")", "（": "）", "[": "]", "【": "】"}
 _CLOSE_OPEN = {close: open_ for open_, close in _OPEN_CLOSE.items()}
+_TOPIC_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
+_EMPHASIS = re.compile(r"\*\*|__|~~|`")
+_LETTERS = re.compile(r"[\W_]+")
+_REMARK = re.compile(r"\([^()]{0,80}\)|（[^（）]{0,80}）")  # "Rest Day (health)"
 
 
-def _is_done(status: str) -> bool:
-    """True when a status cell says the topic was studied."""
-    if any(mark in status for mark in _DONE_MARKS) or status.strip("*_`。.!！ ") in _DONE_CJK:
-        return True
-    return _DONE_WORD.search(status) is not None and _NOT_DONE.search(status) is None
+def clean_topic(cell: str) -> str:
+    """A topic as a person reads it: a link's text, no emphasis marks, one line."""
+    text = cell
+    if "[" in text:
+        text = _TOPIC_LINK.sub(r"\1", text)
+    if "*" in text or "_" in text or "`" in text or "~" in text:
+        text = _EMPHASIS.sub("", text)
+    return " ".join(_BR.sub(" ", text).split())
 
 
 def _partners(text: str) -> dict[int, int]:
@@ -288,50 +529,60 @@ def _review_target(topic: str) -> str:
     return _trim(_EMPTY_BRACKETS.sub("", text))
 
 
+def _is_rest(topic: str, skip_words: tuple[str, ...]) -> bool:
+    """True when a topic is only a rest marker (休息, "Rest day 😴")."""
+    bare = " ".join(_LETTERS.sub(" ", _REMARK.sub(" ", topic.casefold())).split())
+    if not bare or len(bare) > 24:
+        return False
+    for word in skip_words:
+        word = word.casefold()
+        if bare in (word, f"{word} day", f"{word} days", f"{word} mode", f"{word}日",
+                    f"{word}天", f"{word}中"):
+            return True
+    return False
+
+
 # --- self-tests --------------------------------------------------------------------------
 
-_ENTRY_SEP = re.compile(r"[,，;；、]|<\s*br\s*/?\s*>", re.I)
-_TOKEN = re.compile(
-    r"(?P<date>(?<![0-9])"
-    r"(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2})(?![0-9]))"
-    r"|(?P<good>[✅✔☑✓]\ufe0f?)"
-    r"|(?P<again>[❌✗✘✖]\ufe0f?)"
-    r"|(?P<grade>(?<![a-z])(?:again|hard|good|easy)(?![a-z]))",
-    re.I,
-)
-_SPACE = re.compile(r"[\s()（）\[\]【】]+")  # why: "(hard)" is the grade word hard
+_ENTRY_SEP = re.compile(r"[,，;；、→]|->|<\s*br\s*/?\s*>|(?<![0-9])/|/(?![0-9])", re.I)
+_MARK = re.compile(r"(?P<good>[✅✔☑✓√]\ufe0f?)|(?P<again>[❌✗✘✖]\ufe0f?)"
+                   r"|(?<![a-z])(?P<grade>again|hard|good|easy)(?![a-z])", re.I)
+_IGNORABLE = re.compile(r"[\s()（）\[\]【】{}:：.。!！~～*_`\"'“”‘’-]+")
+_ANNOTATION = re.compile(
+    r"(?<![a-z])[(（]?\s*(?:(?:周|星期|礼拜)[一二三四五六日天]|"
+    r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?)"
+    r"\s*[)）]?(?![a-z])|(?<![\d:])(?:[01]?\d|2[0-3])[:：][0-5]\d(?![\d:])", re.I)
 
-_Token = tuple[str, str]  # (kind, text); kind "?" is text that is neither a date nor a mark
+@dataclass(frozen=True)
+class _DateToken:
+    raw: str
+    year: int | None
+    month: int
+    day: int
 
 
-def _tokens(group: str) -> list[_Token]:
-    """Dates, marks and grade words of one self-test group; an unreadable chunk is kind "?"."""
-    found: list[_Token] = []
-    for chunk in filter(None, _SPACE.split(group)):
-        matches = list(_TOKEN.finditer(chunk))
-        if "".join(match[0] for match in matches) != chunk:  # e.g. "2025-05-2x" or "soon"
-            found.append(("?", chunk))
-        else:
-            found.extend((match.lastgroup or "?", match[0]) for match in matches)
-    return found
+_Token = tuple[int, str, object]  # (position, kind, value): kind date | good | again | grade
 
 
 def _rating(marks: list[_Token]) -> int:
     """The grade a date's marks give: a grade word wins, then ❌, else good."""
-    grades = [_GRADES[text.lower()] for kind, text in marks if kind == "grade"]
+    grades = [_GRADES[str(value).lower()] for _pos, kind, value in marks if kind == "grade"]
     if grades:
         return grades[-1]
-    return AGAIN if any(kind == "again" for kind, text in marks) else GOOD
+    return AGAIN if any(kind == "again" for _pos, kind, _value in marks) else GOOD
 
 
-def _pair_marks(tokens: list[_Token]) -> list[tuple[str, int]]:
-    """Attach each mark to a date: to the following one when the group starts with a mark."""
-    marks_first = tokens[0][0] != "date"
-    entries: list[tuple[str, list[_Token]]] = []
+def _pair_marks(tokens: list[_Token]) -> list[tuple[object, int, bool]]:
+    """Attach each mark to a date: to the following one when the group starts with a mark.
+
+    Returns (date value, rating, whether it carried a mark) per date.
+    """
+    marks_first = tokens[0][1] != "date"
+    entries: list[tuple[object, list[_Token]]] = []
     waiting: list[_Token] = []  # marks waiting for the next date
     for token in tokens:
-        if token[0] == "date":
-            entries.append((token[1], waiting))
+        if token[1] == "date":
+            entries.append((token[2], waiting))
             waiting = []
         elif marks_first or not entries:
             waiting.append(token)
@@ -339,162 +590,383 @@ def _pair_marks(tokens: list[_Token]) -> list[tuple[str, int]]:
             entries[-1][1].append(token)
     if entries:  # why: marks after the last date of a marks-first group have no date to wait for
         entries[-1][1].extend(waiting)
-    return [(raw, _rating(marks)) for raw, marks in entries]
+    return [(value, _rating(marks), bool(marks)) for value, marks in entries]
 
 
-def _self_test_date(text: str, learned: date | None) -> date | None:
-    """Read a self-test date; MM-DD takes the learned date's year, or the next one."""
-    if text[:4].isdigit():
-        return _full_date(text)
-    match = _MONTH_DAY.fullmatch(text)
-    if match is None or learned is None:
-        return None
-    return _month_day_after(learned, int(match[1]), int(match[2]))
+def _unread(group: str, covered: list[tuple[int, int]]) -> list[str]:
+    """The words of a self-test group that no date, mark or annotation accounts for."""
+    mask = [False] * len(group)
+    for start, end in covered:
+        mask[start:end] = [True] * (end - start)
+    unread = []
+    for word in re.finditer(r"\S+", group):
+        loose = "".join(char for index, char in enumerate(word[0], word.start())
+                        if not mask[index])
+        if _IGNORABLE.sub("", loose):
+            unread.append(word[0].strip("()（）[]【】,，;；:：.。"))
+    return unread
 
 
-# --- rows and tables ---------------------------------------------------------------------
+# --- reading a whole log -----------------------------------------------------------------
+
+_TOTAL = frozenset({"total", "totals", "sum", "合计", "总计", "小计", "汇总", "共计"})
+_DONE_IN_CELL = re.compile(
+    r"\s*[(（]?\s*(?:✅|✔️?|☑️?)\s*(?:已完成|完成|done|completed|complete)?\s*[)）]?\s*", re.I)
+_SCORE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)|%|分)\s*")
+
+
+def _section_row(topic: str, cells: list[str], topic_col: int) -> bool:
+    """A row that names a part of the table ("**Phase 1 — Core**") and holds nothing else."""
+    text = topic.strip()
+    bold = len(text) > 4 and text.startswith(("**", "__")) and text.endswith(("**", "__"))
+    return bold and all(cell in _DITTO for col, cell in enumerate(cells) if col != topic_col)
 
 
 @dataclass
-class _Table:
-    """The study table being read, and the result its rows and warnings go to."""
+class _Reader:
+    """The state of reading one log, in document order."""
 
     file: str
-    section: str
-    index: int
-    roles: dict[str, int]
+    options: LogOptions
+    style: FileStyle
+    title_year: int | None
     result: ParseResult
-
-    def cell(self, cells: list[str], role: str) -> str:
-        """The cell of a role, or "" when the table has no such column."""
-        col = self.roles.get(role)
-        return "" if col is None else cells[col]
+    text_dates: list[tuple[int, date]]
+    nearby: date | None = None
+    nearby_line: int = 0
+    next_text_date: int = 0
+    seen: dict[tuple[str, date], tuple[int, int]] = field(default_factory=dict)
+    unknown_status: dict[str, list[int]] = field(default_factory=dict)
+    unknown_mastery: dict[str, list[int]] = field(default_factory=dict)
 
     def warn(self, line: int, message: str) -> None:
-        """Record a warning about one line."""
         self.result.warnings.append(ParseWarning(self.file, line, message))
 
+    def context(self, table: _RawTable, line: int) -> YearContext:
+        """The context of a date on `line`: the nearest date above it, in a table or not."""
+        while (self.next_text_date < len(self.text_dates)
+               and self.text_dates[self.next_text_date][0] < line):
+            at, found = self.text_dates[self.next_text_date]
+            if at > self.nearby_line:
+                self.nearby, self.nearby_line = found, at
+            self.next_text_date += 1
+        return YearContext(nearby=self.nearby, nearby_line=self.nearby_line,
+                           heading_year=table.heading_year, heading_line=table.heading_line,
+                           title_year=self.title_year, today=self.options.today,
+                           descending=self.style.descending)
 
-def _read_self_tests(
-    table: _Table, line: int, text: str, learned: date | None
-) -> tuple[SelfTest, ...]:
-    """The self-tests of one cell, sorted by date; bad entries become warnings."""
-    found: list[SelfTest] = []
-    for group in _ENTRY_SEP.split(text):
-        tokens = _tokens(group)
-        unreadable = [value for kind, value in tokens if kind == "?"]
-        for value in unreadable:
-            table.warn(line, _("cannot read self-test {value!r}").format(value=value))
-        tokens = [token for token in tokens if token[0] != "?"]
-        if not any(kind == "date" for kind, value in tokens):
-            if tokens and not unreadable:  # why: a lone mark is a slip worth pointing at once
-                table.warn(line, _("self-test {value!r} has no date").format(value=group.strip()))
-            continue
-        for raw, rating in _pair_marks(tokens):
-            when = _self_test_date(raw, learned)
-            if when is None:
-                table.warn(line, _("cannot read self-test date {value!r}").format(value=raw))
-            elif learned is not None and when < learned:
-                message = _("self-test {on} is before the learned date {learned}")
-                table.warn(line, message.format(on=when.isoformat(), learned=learned.isoformat()))
-            else:
-                found.append(SelfTest(when, rating))
-    return tuple(sorted(dict.fromkeys(found), key=lambda test: test.on))
+    def rating_of(self, score: float) -> int:
+        for rating, threshold in zip((AGAIN, HARD, GOOD), self.options.thresholds, strict=True):
+            if score < threshold:
+                return rating
+        return EASY
 
+    def self_tests(self, line: int, text: str, learned: date | None, plan_column: bool,
+                   lenient: bool = False) -> tuple[SelfTest, ...]:
+        """The self-tests of one cell, sorted by date; bad entries become warnings.
 
-def _build_row(table: _Table, cells: list[str], line: int, topic: str) -> LogRow | None:
-    """Read the cells of a row whose topic is known; None (with a warning) when it is bad."""
-    status = table.cell(cells, "status")
-    when_text = table.cell(cells, "date")
-    learned = _parse_when(when_text)
-    # why: without a status column, writing a date is how a person marks a topic as studied
-    studied = _is_done(status) if "status" in table.roles else bool(when_text)
-    if studied and learned is None:
-        if not when_text:
-            table.warn(line, _("no date"))
-        else:
-            table.warn(line, _("cannot read date {value!r}").format(value=when_text))
-        return None
-    notes = _BR.sub("\n", table.cell(cells, "notes")).strip()
-    tests = _read_self_tests(table, line, table.cell(cells, "self_test"), learned)
-    is_review = _REVIEW.search(topic) is not None or _REVIEW.search(notes) is not None
-    return LogRow(
-        file=table.file,
-        line=line,
-        section=table.section,
-        table=table.index,
-        topic=topic,
-        status=status,
-        studied=studied,
-        learned_on=learned,
-        self_tests=tests,
-        notes=notes,
-        is_review=is_review,
-        review_target=_review_target(topic) if is_review else "",
-    )
-
-
-def _read_table(
-    lines: list[str], start: int, end: int, section: str, result: ParseResult, file: str
-) -> None:
-    """Read the table whose header is lines[start] and whose rows end before lines[end]."""
-    header = split_cells(lines[start])
-    roles = find_roles(header)
-    if "topic" not in roles or "date" not in roles:
-        message = _("table skipped: no topic and date columns")
-        result.notes.append(ParseWarning(file, start + 1, message))
-        return
-    table = _Table(file, section, result.tables, roles, result)
-    result.tables += 1
-    previous: str | None = None  # the resolved topic of the row above, for continuations
-    for index in range(start + 2, end):
-        cells = (split_cells(lines[index]) + [""] * len(header))[: len(header)]
-        if not any(cells):
-            continue
-        topic = table.cell(cells, "topic")
-        if topic in _DITTO:
-            if previous is None:
-                table.warn(index + 1, _("no topic above to continue"))
+        `lenient`: a cell of an attempt column, whose remarks ("一次AC") are not read.
+        """
+        found: list[SelfTest] = []
+        for group in _ENTRY_SEP.split(text):
+            if not group.strip():
                 continue
-            topic = previous
-        previous = topic
-        row = _build_row(table, cells, index + 1, topic)
-        if row is not None:
-            result.rows.append(row)
+            tokens: list[_Token] = []
+            covered: list[tuple[int, int]] = []
+            for start, end, year, month, day in find_dates(group, self.style):
+                tokens.append((start, "date", _DateToken(group[start:end], year, month, day)))
+                covered.append((start, end))
+            for match in _MARK.finditer(group):
+                if any(s <= match.start() < e for s, e in covered):
+                    continue
+                kind = match.lastgroup or "good"
+                tokens.append((match.start(), kind, match[0]))
+                covered.append((match.start(), match.end()))
+            covered.extend((m.start(), m.end()) for m in _ANNOTATION.finditer(group))
+            leftover = [] if lenient else _unread(group, covered)
+            for value in leftover:
+                self.warn(line, _("cannot read self-test {value!r}").format(value=value))
+            tokens.sort(key=lambda token: token[0])
+            if not any(kind == "date" for _pos, kind, _value in tokens):
+                if tokens and not leftover and not lenient:
+                    # why: a lone mark is a slip worth pointing at once
+                    self.warn(line, _("self-test {value!r} has no date").format(
+                        value=group.strip()))
+                continue
+            for entry, rating, marked in _pair_marks(tokens):
+                assert isinstance(entry, _DateToken)
+                when = self._self_test_date(entry.year, entry.month, entry.day, learned)
+                if when is None:
+                    self.warn(line, _("cannot read self-test date {value!r}").format(
+                        value=entry.raw))
+                elif not EARLIEST <= when.year <= LATEST:
+                    self.warn(line, _("self-test date {value} is not between {low} and "
+                                      "{high}").format(value=entry.raw, low=EARLIEST,
+                                                       high=LATEST))
+                elif learned is not None and when < learned:
+                    message = _("self-test {on} is before the learned date {learned}")
+                    self.warn(line, message.format(on=when.isoformat(),
+                                                   learned=learned.isoformat()))
+                else:
+                    found.append(SelfTest(when, rating, planned=plan_column and not marked))
+        return tuple(sorted(dict.fromkeys(found), key=lambda test: test.on))
+
+    @staticmethod
+    def _self_test_date(year: int | None, month: int, day: int,
+                        learned: date | None) -> date | None:
+        """A self-test date; without a year, the learned date's year or the next one."""
+        try:
+            if year is not None:
+                return date(year, month, day)
+            if learned is None:
+                return None
+            found = date(learned.year, month, day)
+            return found if found >= learned else date(learned.year + 1, month, day)
+        except ValueError:
+            return None
+
+    def _leading_date(self, raw: _RawTable, line: int, text: str) -> tuple[date | None, str]:
+        """The date an attempt cell starts with ("2024.3.5 看了题解"), and its remark."""
+        dates = find_dates(text, self.style)
+        if not dates:
+            return None, text.strip()
+        start, end, year, month, day = dates[0]
+        if year is not None:
+            try:
+                found: date | None = date(year, month, day)
+            except ValueError:
+                found = None
+        else:
+            found, _source = _infer(month, day, self.context(raw, line))
+        remark = (text[:start] + " " + text[end:]).strip(" \t,，;；:：-—")
+        return found, remark
+
+    def table(self, raw: _RawTable, roles: list[str], index: int) -> int:
+        """Read the rows of one study table; how many rows it gave."""
+        col = {role: roles.index(role) for role in set(roles) if role}
+        notes_cols = [c for c, role in enumerate(roles) if role == "notes"]
+        attempts = [c for c, role in enumerate(roles) if role == "attempt"]
+        status_col = col.get("status")
+        has_status = status_col is not None and any(
+            status_of(cells[status_col]).kind != "empty" for _line, cells in raw.rows)
+        mark_cols = [c for c in (col.get("topic"), col.get("index")) if c is not None]
+        marks_decide = not has_status and any(
+            _DONE_IN_CELL.search(cells[c]) and any(m in cells[c] for m in "✅✔☑")
+            for _line, cells in raw.rows for c in mark_cols)
+        tests = [(c, is_plan_header(raw.header[c])) for c, role in enumerate(roles)
+                 if role == "self_test"]
+        shape = _Shape(col, notes_cols, attempts, has_status, marks_decide, tests)
+        shape_cols = (col.get("topic"), col.get("index"))
+        previous: str | None = None  # the resolved topic of the row above, for continuations
+        previous_raw = ""
+        count = 0
+        for line, cells in raw.rows:
+            if all(cell in _DITTO for cell in cells):
+                continue  # an empty or placeholder row (— | — | —)
+            raw_topic = cells[col["topic"]]
+            when_text = cells[col["date"]] if "date" in col else ""
+            if raw_topic in _DITTO:
+                if raw_topic == "" and not when_text.strip() and not attempts:
+                    continue  # a placeholder row: no topic and no date
+                if previous is None:
+                    self.warn(line, _("no topic above to continue"))
+                    continue
+                topic, raw_topic = previous, previous_raw
+            else:
+                if _section_row(raw_topic, cells, col["topic"]):
+                    previous = None
+                    continue
+                topic = clean_topic(raw_topic)
+                if marks_decide:
+                    topic = _DONE_IN_CELL.sub(" ", topic).strip() or topic
+                if not topic or any(normalise_topic(clean_topic(cells[c])).strip(" *:：")
+                                    in _TOTAL for c in shape_cols if c is not None):
+                    continue
+            previous, previous_raw = topic, raw_topic
+            row = self._row(raw, line, cells, shape, topic, raw_topic, when_text, index)
+            if row is not None:
+                self.result.rows.append(row)
+                count += 1
+        return count
+
+    def _studied(self, shape: "_Shape", line: int, cells: list[str], raw_topic: str,
+                 dated: bool) -> tuple[bool, str]:
+        """Whether a row was studied, and its status text."""
+        col = shape.col
+        if shape.has_status:
+            status_text = cells[col["status"]]
+            status = status_of(status_text, self.options.done_words, self.options.pending_words)
+            if status.kind == "unknown":
+                self.unknown_status.setdefault(status_text.strip(), []).append(line)
+            return status.kind == "done", status_text
+        if shape.marks_decide:
+            marked = [cells[c] for c in (col.get("topic"), col.get("index")) if c is not None]
+            done = any(_DONE_IN_CELL.search(text) and any(m in text for m in "✅✔☑")
+                       for text in [*marked, raw_topic])
+            return done, "✅" if done else ""
+        # why: without a status column, writing a date is how a person marks a topic
+        return dated, ""
+
+    def _row(self, raw: _RawTable, line: int, cells: list[str], shape: "_Shape", topic: str,
+             raw_topic: str, when_text: str, index: int) -> LogRow | None:
+        options, col = self.options, shape.col
+        reading = read_date(when_text, self.style, self.context(raw, line)) \
+            if when_text.strip() else None
+        learned = reading.day if reading is not None else None
+        remarks: list[str] = []
+        date_from = reading.year_from if reading is not None else None
+        if "date" not in col and shape.attempts:
+            learned, remark = self._leading_date(raw, line, cells[shape.attempts[0]])
+            remarks.append(remark)
+            when_text = cells[shape.attempts[0]]
+        elif "date" not in col and raw.heading_date is not None:
+            learned, when_text, date_from = raw.heading_date, raw.heading_date.isoformat(), \
+                f"heading:{raw.heading_line}"
+        studied, status_text = self._studied(shape, line, cells, raw_topic,
+                                             bool(when_text.strip()))
+        if reading is not None and reading.out_of_range:
+            self.warn(line, _("date {value!r} is not between {low} and {high}").format(
+                value=when_text, low=EARLIEST, high=LATEST))
+            return None
+        if studied and learned is None:
+            if not when_text.strip():
+                self.warn(line, _("no date"))
+            else:
+                self.warn(line, _("cannot read date {value!r}").format(value=when_text))
+            return None
+        if learned is not None:
+            self.nearby, self.nearby_line = learned, line
+        tests: tuple[SelfTest, ...] = ()
+        rating = GOOD
+        for test_col, plan_column in shape.tests:
+            cell = cells[test_col]
+            score = _SCORE.fullmatch(cell)
+            if score is not None and (score[2] is None or float(score[1]) <= float(score[2])):
+                # A score with no date ("2/3", "80%"): how the first study's quiz went.
+                value = float(score[1]) / float(score[2]) * 100 if score[2] else float(score[1])
+                if value <= 100:
+                    rating = self.rating_of(value)
+            elif cell.strip() not in _DITTO:
+                tests += self.self_tests(line, cell, learned, plan_column)
+        for attempt in shape.attempts[1:]:
+            tests += self.self_tests(line, cells[attempt], learned, False, lenient=True)
+        if len(shape.tests) + len(shape.attempts) > 1:
+            tests = tuple(sorted(dict.fromkeys(tests), key=lambda test: test.on))
+        if "mastery" in col and cells[col["mastery"]].strip() not in _DITTO:
+            score_of = mastery_score(cells[col["mastery"]])
+            if score_of is None:
+                self.unknown_mastery.setdefault(cells[col["mastery"]].strip(), []).append(line)
+            else:
+                rating = self.rating_of(score_of)
+        notes = "\n".join(part for part in (
+            *(_BR.sub("\n", cells[c]).strip() for c in shape.notes_cols), *remarks) if part)
+        skip = ""
+        if _is_rest(topic, options.skip_words):
+            skip = "rest"
+        elif learned is not None:
+            key = (normalise_topic(topic), learned)
+            first = self.seen.get(key)
+            if first is None:
+                self.seen[key] = (index, line)
+            elif first[0] != index:
+                skip = f"repeat:{first[1]}"
+        is_review = _REVIEW.search(topic) is not None
+        return LogRow(
+            file=self.file, line=line, section=raw.section, table=index, topic=topic,
+            status=status_text, studied=studied, learned_on=learned, self_tests=tests,
+            notes=notes, is_review=is_review,
+            review_target=_review_target(topic) if is_review else "",
+            learned_at=reading.time if reading is not None else None,
+            learned_rating=rating, year_from=date_from, skip=skip, raw_topic=raw_topic)
+
+    def finish(self) -> None:
+        """The once-per-file warnings: statuses and mastery values not understood."""
+        for value, lines in self.unknown_status.items():
+            self.warn(lines[0], _(
+                "status {value!r} on {n} row(s) is not a done mark; counted as not yet "
+                "studied (add it with 'review config set log.done_words ...')").format(
+                    value=value, n=len(lines)))
+        for value, lines in self.unknown_mastery.items():
+            self.warn(lines[0], _(
+                "mastery {value!r} on {n} row(s) is not understood; those rows count as "
+                "good").format(value=value, n=len(lines)))
+        self.result.warnings.sort(key=lambda w: w.line)
 
 
-def parse_log(text: str, file: str = "<log>") -> ParseResult:
+@dataclass(frozen=True)
+class _Shape:
+    """What a study table's columns are, worked out once for all its rows."""
+
+    col: dict[str, int]
+    notes_cols: list[int]
+    attempts: list[int]
+    has_status: bool  # a status column that is used
+    marks_decide: bool  # no status column, but ✅ marks in topic or index cells
+    tests: list[tuple[int, bool]]  # self-test columns, and whether each holds planned dates
+
+
+def _infer(month: int, day: int, context: YearContext) -> tuple[date | None, str]:
+    from srs.logdates import infer_year
+
+    return infer_year(month, day, context)
+
+
+def _file_style(tables: list[tuple[_RawTable, list[str]]]) -> FileStyle:
+    """Day-first slash dates and newest-first order, from the file's date cells."""
+    samples: list[str] = []
+    for raw, roles in tables:
+        for role in ("date", "self_test", "attempt"):
+            for col, name in enumerate(roles):
+                if name == role:
+                    samples.extend(cells[col] for _line, cells in raw.rows)
+    day_first = day_first_in(samples)
+    style = FileStyle(day_first=day_first)
+    seen: list[tuple[bool, date]] = []  # (had a year, date) of the first dated rows
+    for raw, roles in tables:
+        if "date" not in roles:
+            continue
+        col = roles.index("date")
+        for _line, cells in raw.rows[:400]:
+            if cells[col]:
+                found = read_date(cells[col], style, YearContext(today=date(2000, 1, 1)))
+                if found is not None:
+                    seen.append((found.year_from is None, found.day))
+    later = earlier = 0
+    for (full_a, a), (full_b, b) in zip(seen, seen[1:], strict=False):
+        # Without a year on both, only the month and day say which way the rows go.
+        first, second = (a, b) if full_a and full_b else ((a.month, a.day), (b.month, b.day))
+        later += second > first  # type: ignore[operator]
+        earlier += second < first  # type: ignore[operator]
+    return FileStyle(day_first=day_first, descending=earlier > later)
+
+
+def parse_log(text: str, file: str = "<log>", options: LogOptions | None = None) -> ParseResult:
     """Read every study table of a markdown log; never raises."""
+    options = options or LogOptions()
     lines = _lines(text)
     result = ParseResult()
-    section = ""
-    fence: str | None = None
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if fence is not None:
-            closing = line.strip()
-            if len(closing) >= len(fence) and closing == fence[0] * len(closing):
-                fence = None
-            index += 1
-        elif opening := _FENCE.match(line):
-            fence = opening[1] or opening[2]
-            index += 1
-        elif heading := _HEADING.match(line):
-            section = _CLOSING_HASHES.sub("", (heading[1] or "").strip()).strip()
-            index += 1
-        elif (
-            index + 1 < len(lines)
-            and PIPE.search(line)
-            and is_delimiter(lines[index + 1], len(split_cells(line)))
-        ):
-            end = index + 2
-            while end < len(lines) and not ends_table(lines[end]):
-                end += 1
-            _read_table(lines, index, end, section, result, file)
-            index = end
-        else:
-            index += 1
+    document = _find_tables(lines)
+    understood = [(raw, column_roles(raw.header, raw.rows)) for raw in document.tables]
+    style = _file_style(understood)
+    title_year = year_in(document.title) if document.title else None
+    if title_year is None:
+        title_year = year_in(Path(file).name)
+    reader = _Reader(file, options, style, title_year, result, document.text_dates)
+    for raw, roles in understood:
+        reason = _missing(roles, raw.heading_date)
+        if reason:
+            result.notes.append(ParseWarning(file, raw.line, _(
+                "table skipped: {reason} ({columns})").format(
+                    reason=reason, columns=" | ".join(raw.header))))
+            result.table_info.append(TableInfo(raw.line, tuple(raw.header), tuple(roles), 0,
+                                               reason))
+            continue
+        index = result.tables
+        result.tables += 1
+        count = reader.table(raw, roles, index)
+        result.table_info.append(TableInfo(raw.line, tuple(raw.header), tuple(roles), count,
+                                           "", index))
+    reader.finish()
     return result
 
 
@@ -513,7 +985,27 @@ def read_log_bytes(path: str | os.PathLike[str]) -> bytes:
         raise LogFileError(_("{path}: {reason}").format(path=name, reason=reason)) from None
 
 
-def parse_log_bytes(data: bytes, name: str) -> ParseResult:
+def no_study_table(name: str, result: ParseResult) -> LogFileError:
+    """The error for a file with no study table: each table found and what it lacked."""
+    if not result.table_info:
+        return LogFileError(_(
+            "{path}: no study table: no table found (a study table is a markdown table with a "
+            "header row, a |---| row under it, a column of dates and a column naming what was "
+            "studied)").format(path=name))
+    tables = "; ".join(
+        _("line {line} [{columns}] has {reason}").format(
+            line=info.line, columns=" | ".join(info.header), reason=info.skipped)
+        for info in result.table_info[:5])
+    more = len(result.table_info) - 5
+    if more > 0:
+        tables += _("; and {n} more").format(n=more)
+    return LogFileError(_(
+        "{path}: no study table: {tables}. A study table needs a date column (日期, 时间, "
+        "date, when, or cells that are dates) and a topic column (章节, 主题, 内容, 题目, 任务, "
+        "topic, task, lesson, or any column of text)").format(path=name, tables=tables))
+
+
+def parse_log_bytes(data: bytes, name: str, options: LogOptions | None = None) -> ParseResult:
     """Parse a log's bytes; LogFileError when they are not a UTF-8 study log."""
     if b"\0" in data:
         raise LogFileError(_("{path}: binary file, not a markdown log").format(path=name))
@@ -522,13 +1014,17 @@ def parse_log_bytes(data: bytes, name: str) -> ParseResult:
     except UnicodeDecodeError as exc:
         message = _("{path}: not UTF-8 text (bad byte at offset {offset})")
         raise LogFileError(message.format(path=name, offset=exc.start)) from None
-    result = parse_log(text, name)
+    result = parse_log(text, name, options)
     if result.tables == 0:
-        message = _("{path}: no study table (a table with topic and date columns)")
-        raise LogFileError(message.format(path=name))
+        raise no_study_table(name, result)
     return result
 
 
-def read_log(path: str | os.PathLike[str]) -> ParseResult:
+def read_log(path: str | os.PathLike[str], options: LogOptions | None = None) -> ParseResult:
     """Read a log file; raise LogFileError when it is not a readable study log."""
-    return parse_log_bytes(read_log_bytes(path), str(path))
+    return parse_log_bytes(read_log_bytes(path), str(path), options)
+
+
+def header_text(cell: str) -> str:
+    """A header cell as it is matched (for callers outside the parser)."""
+    return header_key(cell)

@@ -68,7 +68,8 @@ def active_events(session: Session, card_ids: Sequence[int]) -> dict[int, list[R
 
 
 def to_events(reviews: Iterable[Review]) -> list[Event]:
-    return [Event(r.at, r.rating if r.kind == "review" else None, r.due_set) for r in reviews]
+    return [Event(r.at, r.rating if r.kind == "review" else None, r.due_set,
+                  plan=r.kind == "plan") for r in reviews]
 
 
 def replay_card(session: Session, engine: Engine, card: Card, now: datetime,

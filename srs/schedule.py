@@ -75,7 +75,8 @@ def _events(conn: SqlConn, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[in
         moment = conn.moment(at)
         assert moment is not None
         yield card_id, Event(moment, rating if kind == "review" else None,
-                             conn.day(due_set) if due_set is not None else None)
+                             conn.day(due_set) if due_set is not None else None,
+                             plan=kind == "plan")
 
 
 def load_events(conn: SqlConn, ids: list[int]) -> dict[int, list[Event]]:

@@ -61,7 +61,7 @@ def graded_history(engine: Engine, card_id: int,
             number += 1
             current = state or engine.new_state(engine.clock.day_of(review.at))
             state = engine.review(card_id, current, review.rating, review.at, number)
-        elif review.due_set is not None and state is not None:
+        elif review.kind == "reschedule" and review.due_set is not None and state is not None:
             state = CardState(state.state, state.step, state.stability, state.difficulty,
                               review.due_set, state.last_review)
     return graded

@@ -26,15 +26,7 @@ from srs.i18n import _
 from srs.importer import row_keys
 
 # The parser's own reading of tables, so the cell written is the cell it reads.
-from srs.logparse import (
-    PIPE,
-    SelfTest,
-    ends_table,
-    find_roles,
-    is_delimiter,
-    parse_log,
-    split_cells,
-)
+from srs.logparse import PIPE, LogOptions, SelfTest, container_prefix, parse_log
 from srs.logparse import LogRow as ParsedRow
 from srs.models import Card, LogRow, LogSource, Review
 from srs.repository import get_card
@@ -86,27 +78,21 @@ class WriteBack:
 
 
 def _cell_spans(line: str) -> list[tuple[int, int]]:
-    """Where each cell of a table row starts and ends, as `split_cells` divides it."""
-    pipes = [m.start() for m in PIPE.finditer(line)]
-    bounds = [-1, *pipes, len(line)]
+    """Where each cell of a table row starts and ends, as `split_cells` divides it.
+
+    A row inside a blockquote or a list keeps its markers and indentation before the
+    first cell.
+    """
+    offset = container_prefix(line) if line[:1] in (" ", "\t", ">") else 0
+    pipes = [m.start() for m in PIPE.finditer(line, offset)]
+    bounds = [offset - 1, *pipes, len(line)]
     spans = [(bounds[j] + 1, bounds[j + 1]) for j in range(len(bounds) - 1)]
-    stripped = line.strip()
+    stripped = line[offset:].strip()
     if stripped.startswith("|"):
         spans.pop(0)
     if spans and stripped.endswith("|") and not stripped.endswith("\\|"):
         spans.pop()
     return spans
-
-
-def _header_line(lines: list[str], index: int) -> int | None:
-    """The header of the table holding lines[index], found as `parse_log` finds it."""
-    start = index
-    while start > 0 and not ends_table(lines[start - 1]):
-        start -= 1
-    for k in range(start, index):
-        if PIPE.search(lines[k]) and is_delimiter(lines[k + 1], len(split_cells(lines[k]))):
-            return k
-    return None
 
 
 def _with_entry(content: str, entry: str) -> str:
@@ -140,12 +126,13 @@ def _set_cell(line: str, col: int, entry: str) -> str:
 
 
 def _studied(rows: list[ParsedRow]) -> list[tuple[ParsedRow, str]]:
-    studied = [row for row in rows if row.studied and row.learned_on is not None]
+    studied = [row for row in rows if row.studied and row.learned_on is not None
+               and not row.skip]
     return list(zip(studied, row_keys(studied), strict=True))
 
 
 def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
-              rating: int) -> Edit:
+              rating: int, options: LogOptions | None = None) -> Edit:
     """Add a self-test to the row named `key` in a log's bytes; pure.
 
     Raises WriteBackError when the row cannot be found unambiguously or the result would
@@ -158,7 +145,7 @@ def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
             file=file)) from None
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom):]
-    parsed = parse_log(body, file)
+    parsed = parse_log(body, file, options)
     rows = _studied(parsed.rows)
     found = [row for row, k in rows if k == key]
     ident = key.rsplit("|", 1)[0]
@@ -184,19 +171,18 @@ def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
     lines = body.split("\n")
     clean = [line.removesuffix("\r") for line in lines]
     index = row.line - 1
-    header = _header_line(clean, index)
-    if header is None:
+    table = parsed.study_table(row.table)
+    if table is None:
         raise WriteBackError(_("cannot find the table header of {file}:{line}").format(
             file=file, line=row.line))
-    roles = find_roles(split_cells(clean[header]))
-    if "self_test" not in roles:
+    if "self_test" not in table.roles:
         return Edit(row.line, entry, None, _(
             "the table of {file}:{line} has no self-test column; nothing written back").format(
                 file=file, line=row.line), recorded=False)
     ending = lines[index][len(clean[index]):]
-    lines[index] = _set_cell(clean[index], roles["self_test"], entry) + ending
+    lines[index] = _set_cell(clean[index], table.roles.index("self_test"), entry) + ending
     new_body = "\n".join(lines)
-    reread = parse_log(new_body, file)
+    reread = parse_log(new_body, file, options)
     _check_reads_back(parsed.rows, reread.rows, row, SelfTest(day, rating), file)
     if len(reread.warnings) != len(parsed.warnings):
         raise WriteBackError(_("the new self-test would not read back cleanly in {file}; "
@@ -239,7 +225,8 @@ def log_row_of(session: Session, card: Card) -> tuple[LogRow, LogSource]:
     return row, source
 
 
-def prepare(session: Session, card_id: int, *, day: date, rating: int) -> WriteBack:
+def prepare(session: Session, card_id: int, *, day: date, rating: int,
+            options: LogOptions | None = None) -> WriteBack:
     """Read the card's log and work out the edit; nothing is written yet.
 
     Raises NotInLog for a card from no log, WriteBackError when the row cannot be found
@@ -254,7 +241,7 @@ def prepare(session: Session, card_id: int, *, day: date, rating: int) -> WriteB
         raise WriteBackError(_("cannot read {file}: {reason}").format(
             file=source.path, reason=err.strerror)) from None
     edit = plan_edit(old, file=source.path, key=row.key, line_hint=row.line, day=day,
-                     rating=rating)
+                     rating=rating, options=options)
     return WriteBack(path, old, edit, row.id, day)
 
 

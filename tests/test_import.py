@@ -70,11 +70,12 @@ def import_json(run_json: RunJson, *paths: Path) -> dict[str, Any]:
 
 def report(created: int = 0, updated: int = 0, unchanged: int = 0, reviews: int = 0,
            pending: int = 0, warnings: list[dict[str, Any]] | None = None,
-           gone: list[int] | None = None) -> dict[str, Any]:
+           gone: list[int] | None = None, planned: int = 0,
+           skipped: int = 0) -> dict[str, Any]:
     """The JSON an import prints."""
     return {"cards_created": created, "cards_updated": updated, "cards_unchanged": unchanged,
-            "reviews_added": reviews, "pending": pending, "warnings": warnings or [],
-            "no_longer_in_log": gone or []}
+            "reviews_added": reviews, "pending": pending, "planned": planned,
+            "skipped": skipped, "warnings": warnings or [], "no_longer_in_log": gone or []}
 
 
 def card(run_json: RunJson, card_id: int) -> dict[str, Any]:
@@ -468,6 +469,9 @@ def test_dry_run_prints_each_row_and_writes_nothing(
     result = run("import", str(path), "--dry-run")
     assert result.exit_code == 0
     assert result.stdout == (
+        f"{path}:5: table [章节=topic, 状态=status, 日期=date, 自测=self_test]: 3 rows\n"
+        f"{path}:14: table [Topic=topic, Status=status, Date=date, Self-test=self_test, "
+        "Notes=notes]: 3 rows\n"
         f"{path}:7: new card 1 1.1 向量\n"
         f"{path}:8: new card 2 1.2 矩阵乘法\n"
         f"{path}:9: pending 1.3 行列式\n"
@@ -490,6 +494,9 @@ def test_dry_run_on_an_imported_log_writes_nothing(
     result = run("import", str(path), "--dry-run")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
+        f"{path}:5: table [章节=topic, 状态=status, 日期=date, 自测=self_test]: 3 rows",
+        f"{path}:13: table [Topic=topic, Status=status, Date=date, Self-test=self_test, "
+        "Notes=notes]: 4 rows",
         f"{path}:7: unchanged card 1 1.1 向量",
         f"{path}:8: unchanged card 2 1.2 矩阵乘法",
         f"{path}:9: pending 1.3 行列式",

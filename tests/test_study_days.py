@@ -107,7 +107,7 @@ def test_a_morning_and_an_evening_self_test_schedule_alike(
 
 
 @pytest.mark.parametrize(("second", "same_day"), [
-    ("2026-12-01 03:59", True), ("2026-12-01 04:01", False), ("2026-11-30 04:00", True)])
+    ("2026-12-01 03:59", True), ("2026-12-01 04:01", False), ("2026-12-01 00:30", True)])
 def test_the_hour_the_day_starts_divides_two_self_tests(
         run: Run, run_json: RunJson, write_log: Callable[..., Path], srs_home: Path,
         second: str, same_day: bool) -> None:
