@@ -152,8 +152,8 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
     skipped: list[str] = []
 
     def work(s: Any) -> tuple[Any, Any]:
-        from srs.sql import SessionConn
         from srs.importer import log_options
+        from srs.sql import SessionConn
         from srs.writeback import NotInLog, commit, link_review, prepare
 
         skipped.clear()

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from srs.clock import DayClock
     from srs.db import Database
-    from srs.logparse import LogOptions
     from srs.engine import Engine
+    from srs.logparse import LogOptions
 
 log = logging.getLogger("srs.daemon")
 

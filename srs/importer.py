@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from srs.clock import DayClock
 from srs.engine import Engine, Event
 from srs.i18n import _
-from srs.logparse import LogRow as ParsedRow
 from srs.logparse import LogOptions, ParseResult, ParseWarning, normalise_topic
+from srs.logparse import LogRow as ParsedRow
 from srs.models import Card, LogRow, LogSource, Review
 from srs.schedule import follow_clock, mark_clock, replay_cards
 from srs.sql import SessionConn
