@@ -8,6 +8,7 @@ and choosing the cards, are not.
     python -m benchmarks.inproc ours-grade SRS_HOME --ids 5,6,7
     python -m benchmarks.inproc ours-due-ids SRS_HOME --count 15
     python -m benchmarks.inproc ours-replay SRS_HOME --runs 3
+    python -m benchmarks.inproc ours-parse LOG.md --runs 5
     python -m benchmarks.inproc anki-queue COLLECTION --runs 10
     python -m benchmarks.inproc anki-answer COLLECTION --runs 10
 """
@@ -193,11 +194,38 @@ def ours_replay(home: str, runs: int) -> dict[str, Any]:
             "reviews": sum(len(events) for _id, events in histories)}
 
 
+def ours_parse(log: str, runs: int) -> dict[str, Any]:
+    """srs.logparse.parse_log on a whole log, beside the floor of any table reader: splitting
+    the same file's table lines into cells and nothing more (both timed in this process)."""
+    from datetime import date
+
+    from srs.logparse import LogOptions, parse_log, split_cells
+
+    text = Path(log).read_text(encoding="utf-8")
+    options = LogOptions(today=date.today())
+    samples: list[float] = []
+    floor: list[float] = []
+    rows = 0
+    for _run in range(runs):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = parse_log(text, log, options)
+        samples.append(time.perf_counter() - t0)
+        rows = len(result.rows)
+        gc.collect()
+        t0 = time.perf_counter()
+        cells = [split_cells(line) for line in text.split("\n") if "|" in line]
+        floor.append(time.perf_counter() - t0)
+        del cells
+    return {"samples": samples, "reference": floor, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["ours-queue", "ours-grade", "ours-due-ids",
-                                         "ours-replay", "anki-queue", "anki-answer"])
+                                         "ours-replay", "ours-parse", "anki-queue",
+                                         "anki-answer"])
     parser.add_argument("target", help="SRS_HOME for ours, the collection file for Anki")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--budget", type=float, default=30.0,
@@ -211,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         result = ours_due_ids(args.target, args.count)
     elif args.kind == "ours-replay":
         result = ours_replay(args.target, args.runs)
+    elif args.kind == "ours-parse":
+        result = ours_parse(args.target, args.runs)
     elif args.kind == "ours-grade":
         result = ours_grade(args.target, [int(i) for i in args.ids.split(",") if i])
     elif args.kind == "anki-queue":

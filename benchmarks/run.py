@@ -242,6 +242,14 @@ def step_size(bench: Bench, size: int) -> Path | None:
     runs = 2 if bench.quick else bench.runs
     budget = 20.0 if bench.quick else 100.0
 
+    parse = bench.add(Measure("parse.inproc", "reading the log (parser), in process", size))
+    try:
+        result = worker("ours-parse", str(log_file), "--runs", "3" if bench.quick else "5")
+        parse.ours, parse.reference = result["samples"], result["reference"]
+        parse.note = f"{result['rows']:,} rows read"
+    except (Unavailable, CommandFailed) as err:
+        parse.status, parse.note = "failed", str(err)[:300]
+
     first = bench.add(Measure("import.first", "first import (review import)", size))
     homes = [work / f"import{i}" for i in range(runs)]
 
@@ -650,6 +658,14 @@ def judge(bench: Bench, sizes: list[int]) -> None:
             row.versus = f"ours at {mid:,}"
             limit = 1.2 * big / mid
             row.target, row.passed = f"≤ {limit:.0f} × ours at {mid:,}", row.ratio <= limit
+    parse = bench.find("parse.inproc", big)
+    if parse and parse.ours_median is not None:
+        if parse.reference:
+            floor = statistics.median(parse.reference)
+            parse.ratio = parse.ours_median / floor
+            parse.versus = f"splitting its table lines, {fmt(floor, 's')}"
+        if big >= 100_000:
+            parse.target, parse.passed = "< 2 s", parse.ours_median < 2
     replay = bench.find("import.replay", big)
     if replay and replay.ours_median and replay.reference:
         reference = statistics.median(replay.reference)
@@ -682,8 +698,8 @@ def fmt(value: float | None, unit: str) -> str:
 
 
 def table_rows(bench: Bench) -> list[list[str]]:
-    order = ["floor", "cli.start", "import.first", "import.unchanged", "import.scaling",
-             "import.replay",
+    order = ["floor", "cli.start", "parse.inproc", "import.first", "import.unchanged",
+             "import.scaling", "import.replay",
              "today.process", "today.process.scaling", "queue.inproc", "grade.process",
              "grade.process.scaling", "grade.inproc", "stats.process", "forecast.process",
              "export.process", "optimize.process", "daemon.rss", "daemon.cpu",

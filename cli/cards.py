@@ -101,7 +101,10 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     for name in ("at", "rating", "source", "note"):
         table.add_column(_(name), overflow="fold")
     for entry in data["history"]:
-        rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
+        if entry.get("kind") == "plan":
+            rating = _("self-test planned for {day}").format(day=_day(entry.get("due")))
+        else:
+            rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
         table.add_row(entry["at"][:16].replace("T", " "), rating, entry["source"],
                       escape(entry["note"] or ""))
     out.print(table)

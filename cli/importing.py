@@ -16,9 +16,11 @@ from srs.i18n import _
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--dry-run", is_flag=True, help="Show how each row would be read; write nothing.")
 @click.option("--strict", is_flag=True, help="Any warning aborts the import; nothing is written.")
+@click.option("--as-new", is_flag=True,
+              help="A new path holding a known log's rows is a log of its own, not a move.")
 @json_option
 @click.pass_obj
-def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
+def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as_new: bool,
                as_json: bool) -> None:
     """Import study logs: each studied row becomes a card with its history.
 
@@ -60,13 +62,13 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
     def run(session):  # type: ignore[no-untyped-def]
         engine = app.engine(session)
         if not show_progress:
-            return import_parsed(session, files, engine=engine, now=app.now())
+            return import_parsed(session, files, engine=engine, now=app.now(), as_new=as_new)
         from rich.progress import Progress
 
         with Progress(transient=True, console=_stderr()) as bar:
             task = bar.add_task(_("importing"), total=total)
             return import_parsed(session, files, engine=engine, now=app.now(),
-                                 progress=lambda n: bar.advance(task, n))
+                                 progress=lambda n: bar.advance(task, n), as_new=as_new)
 
     if dry_run:
         with app.db.reading() as session:
@@ -95,6 +97,9 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool,
             click.echo(str(warning), err=True)
     for note in report.notes:
         click.echo(_("note: {note}").format(note=note), err=True)
+    for moved in report.moved:
+        click.echo(_("log moved: {old} is now {new}; its cards stay as they are").format(
+            old=moved["from"], new=moved["to"]))
     click.echo(_(
         "{created} new, {updated} updated, {unchanged} unchanged cards; "
         "{reviews} reviews added; {pending} pending; {warnings} warnings"

@@ -14,6 +14,7 @@ from srs.errors import SrsError
 # name -> "module:attribute"; one module per command group.
 COMMANDS = {
     "import": "cli.importing:import_cmd",
+    "logs": "cli.logs:logs_group",
     "cards": "cli.cards:cards_cmd",
     "show": "cli.cards:show_cmd",
     "add": "cli.cards:add_cmd",

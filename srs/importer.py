@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from srs.clock import DayClock
 from srs.engine import Engine, Event
+from srs.errors import SrsError
 from srs.i18n import _
 from srs.logparse import LogOptions, ParseResult, ParseWarning, normalise_topic
 from srs.logparse import LogRow as ParsedRow
@@ -60,6 +61,7 @@ class ImportReport:
     notes: list[ParseWarning] = field(default_factory=list)
     no_longer_in_log: list[int] = field(default_factory=list)
     outcomes: list[RowOutcome] = field(default_factory=list)
+    moved: list[dict[str, str]] = field(default_factory=list)  # logs found at a new path
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,7 @@ class ImportReport:
             "warnings": [{"file": w.file, "line": w.line, "message": w.message}
                          for w in self.warnings],
             "no_longer_in_log": self.no_longer_in_log,
+            "moved": self.moved,
         }
 
 
@@ -381,7 +384,7 @@ class _FileImport:
         if len(options) == 1:
             return _PlannedRow(row, key, self._final(options[0]), "review", None)
         if len(options) > 1:
-            self.ambiguous[row.line] = [self._final(card) for card in options]
+            self.ambiguous[row.line] = options  # cards made by this import: placeholders yet
         ref = -(len(self.new_cards) + 1)
         self.new_cards.append(dict(
             topic=row.topic, notes=row.notes, section=row.section, learned_on=row.learned_on,
@@ -546,10 +549,11 @@ class _FileImport:
             else:
                 report.cards_unchanged += 1
                 action = _("unchanged card {id}").format(id=own)
-            could = self.ambiguous.get(plan.row.line)
+            could = [self._final(ids.get(card, card)) for card in
+                     self.ambiguous.get(plan.row.line, [])]
             if could:
                 action += " " + _("(a review row that could mean cards {ids}: made its own "
-                                  "card)").format(ids=", ".join(map(str, could)))
+                                  "card)").format(ids=", ".join(map(str, sorted(could))))
             if plan.row.year_from:
                 action += " " + _("[{date}, year {source}]").format(
                     date=plan.row.learned_on, source=_year_source(plan.row.year_from))
@@ -578,11 +582,13 @@ class _FileImport:
 
 def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
                   engine: Engine, now: datetime,
-                  progress: Callable[[int], None] | None = None) -> ImportReport:
+                  progress: Callable[[int], None] | None = None,
+                  as_new: bool = False) -> ImportReport:
     """Sync parsed files (path, result, text hash) into the database in the caller's transaction.
 
     Log reviews are dated inside their study days with the engine's clock, and the
-    schedule is recorded as following that clock.
+    schedule is recorded as following that clock. A file at a new path that holds the
+    rows of a known log whose file is gone is that log, moved (unless `as_new`).
     """
     report = ImportReport()
     conn = SessionConn(session)
@@ -599,6 +605,10 @@ def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
             continue
         report.warnings.extend(parsed.warnings)
         report.notes.extend(parsed.notes)
+        if not as_new:
+            moved = adopt_moved_log(session, Path(path), parsed, engine.clock, now)
+            if moved is not None:
+                report.moved.append({"from": moved, "to": str(path)})
         _FileImport(session, parsed, text_hash, str(path), engine, now, report,
                     resolver, merged).run()
         if progress is not None:
@@ -611,6 +621,44 @@ def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
     session.flush()
     mark_clock(conn, engine.clock)
     return report
+
+
+SAME_LOG = 0.9  # the share of a known log's rows a file must hold to be that log, moved
+
+
+class LogMoved(SrsError):
+    """A file that holds a known log whose file still exists: moved, or a copy?"""
+
+
+def adopt_moved_log(session: Session, path: Path, parsed: ParseResult, clock: DayClock,
+                    now: datetime) -> str | None:
+    """Move a known log to `path` when this new file holds at least 90 % of its rows.
+
+    Returns the old path when the log was moved (its file is gone). Raises LogMoved when
+    the old file still exists: a copy and a move cannot be told apart, so the person says.
+    """
+    if session.scalar(select(LogSource.id).where(LogSource.path == str(path))) is not None:
+        return None
+    rows = [row for row in parsed.rows if row.studied and row.learned_on is not None
+            and not row.skip and not is_future(row, clock, now)]
+    keys = set(row_keys(rows)) | set(row_keys(rows, raw=True))
+    if not keys:
+        return None
+    for source_id, old_path in session.execute(select(LogSource.id, LogSource.path)):
+        known = set(session.scalars(select(LogRow.key).where(
+            LogRow.source_id == source_id, LogRow.present.is_(True))))
+        if not known or len(known & keys) < SAME_LOG * len(known):
+            continue
+        if Path(old_path).exists():
+            raise LogMoved(_(
+                "{new} holds the rows of {old} ({n} of {total}), which is still there; "
+                "if the log moved, run 'review logs move {old} {new}'; to import it as a "
+                "log of its own, add --as-new").format(
+                    new=path, old=old_path, n=len(known & keys), total=len(known)))
+        session.execute(update(LogSource).where(LogSource.id == source_id).values(
+            path=str(path)))
+        return str(old_path)
+    return None
 
 
 # Part of every stored digest: a new reading of logs, or another clock (log reviews are put

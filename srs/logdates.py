@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, time
+from typing import NamedTuple
 
 __all__ = ["DateReading", "FileStyle", "YearContext", "clean_cell", "find_dates",
            "read_date", "year_in"]
@@ -55,12 +56,13 @@ _FORMS = [
 ]
 _FORM_RES = [(kind, re.compile(pattern, re.I)) for kind, pattern in _FORMS]
 # One pattern that finds any of them inside a longer text (a self-test cell).
-_ANY_DATE = re.compile(
+# Any of them inside a longer text, each form's groups named f0_y, f1_m, ... so that one
+# regex finds them all (a self-test cell holds several). Exported for the parser's scanner.
+ANY_DATE = (
     r"(?<![0-9A-Za-z])(?<![0-9][-/.])(?:" + "|".join(
         f"(?P<f{n}>{pattern.replace('(?P<', f'(?P<f{n}_').replace('(?P=', f'(?P=f{n}_')})"
-        for n, (_kind, pattern) in enumerate(_FORMS)) + r")(?![0-9A-Za-z]|[-/.][0-9])",
-    re.I,
-)
+        for n, (_kind, pattern) in enumerate(_FORMS)) + r")(?![0-9A-Za-z]|[-/.][0-9])")
+_ANY_DATE = re.compile(ANY_DATE, re.I)
 
 _WEEKDAY = re.compile(
     r"(?<![a-z])[(（]?\s*(?:(?:周|星期|礼拜|週)[一二三四五六日天]|"
@@ -76,6 +78,9 @@ _DECOR = re.compile(r"\*\*|__|~~|`")
 _EDGE = " \t()（）[]【】{}<>,，;；.。:：!！?？*_\"'“”‘’"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _T = re.compile(r"(\d)[Tt](\d)")  # 2026-06-17T14:30
+_DECORATED = re.compile(r"[\[<*_`~]")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[A-Za-z]")
 _WIDE = str.maketrans("０１２３４５６７８９／－．：～", "0123456789/-.:~")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
@@ -102,8 +107,7 @@ class YearContext:
     descending: bool = False  # the file is kept newest first
 
 
-@dataclass(frozen=True)
-class DateReading:
+class DateReading(NamedTuple):
     """A date read from a cell: the day, a time if one was written, and where the year came from."""
 
     day: date
@@ -219,22 +223,34 @@ def _single(text: str, style: FileStyle, context: YearContext,
     return None
 
 
-def read_date(text: str, style: FileStyle = FileStyle(),
-              context: YearContext = YearContext()) -> DateReading | None:
-    """The date of a date cell (the last day of a range); None when it cannot be read."""
-    raw = text.strip()
-    if len(raw) == 10 and _ISO.fullmatch(raw):  # the common case, quickly
-        try:
+def read_iso(text: str) -> DateReading | None:
+    """The quick path: a cell that is exactly YYYY-MM-DD (None for anything else)."""
+    raw = text if len(text) == 10 else text.strip()
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        try:  # with dashes at 4 and 7, fromisoformat reads nothing but YYYY-MM-DD
             found = date.fromisoformat(raw)
         except ValueError:
             return None
-        return DateReading(found, out_of_range=not EARLIEST <= found.year <= LATEST)
-    if not raw or len(raw) > LONGEST_CELL:
+        return DateReading(found, None, None, not EARLIEST <= found.year <= LATEST)
+    return None
+
+
+def read_date(text: str, style: FileStyle = FileStyle(),
+              context: YearContext = YearContext()) -> DateReading | None:
+    """The date of a date cell (the last day of a range); None when it cannot be read."""
+    quick = read_iso(text)
+    if quick is not None:
+        return quick
+    raw = text.strip()
+    if not raw or len(raw) > LONGEST_CELL or not _DIGIT.search(raw):
         return None
-    cleaned = _T.sub(r"\1 \2", clean_cell(raw))
-    cleaned = _WEEKDAY.sub(" ", cleaned)
+    cleaned = clean_cell(raw) if _DECORATED.search(raw) else raw.translate(_WIDE)
+    if "T" in cleaned or "t" in cleaned:
+        cleaned = _T.sub(r"\1 \2", cleaned)
+    if not cleaned.isascii() or _LETTER.search(cleaned):
+        cleaned = _WEEKDAY.sub(" ", cleaned)
     moment: time | None = None
-    clock = _TIME.search(cleaned)
+    clock = _TIME.search(cleaned) if (":" in cleaned or "：" in cleaned) else None
     if clock is not None:
         hour = int(clock["h"]) % 12 + (12 if (clock["ampm"] or "").lower() == "pm" else 0) \
             if clock["ampm"] else int(clock["h"])
@@ -260,24 +276,30 @@ def read_date(text: str, style: FileStyle = FileStyle(),
     return DateReading(day, moment, source, not EARLIEST <= day.year <= LATEST)
 
 
+def parts_of(match: re.Match[str], style: FileStyle) -> tuple[int | None, int, int]:
+    """(year or None, month, day) of a match of ANY_DATE (alone or inside a larger regex)."""
+    for number, (kind, _pattern) in enumerate(_FORMS):
+        if match.group(f"f{number}") is not None:
+            return _parts(kind, match, f"f{number}_", style)
+    raise ValueError("not a date match")
+
+
 def find_dates(text: str, style: FileStyle = FileStyle()
                ) -> list[tuple[int, int, int | None, int, int]]:
     """Every date inside a longer text: (start, end, year or None, month, day), in order."""
-    found = []
-    for match in _ANY_DATE.finditer(text):
-        name = match.lastgroup
-        assert name is not None
-        number = int(name[1:])
-        kind = _FORMS[number][0]
-        year, month, day = _parts(kind, match, f"f{number}_", style)
-        found.append((match.start(), match.end(), year, month, day))
-    return found
+    return [(match.start(), match.end(), *parts_of(match, style))
+            for match in _ANY_DATE.finditer(text)]
+
+
+_SLASH_DOT = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})(?![\d])")
 
 
 def day_first_in(samples: list[str]) -> bool:
     """True when a slash or dot date among `samples` can only be day first (31/12, 13.5)."""
     for text in samples:
-        for match in re.finditer(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})(?![\d])", text):
+        if "/" not in text and "." not in text:
+            continue
+        for match in _SLASH_DOT.finditer(text):
             if int(match[1]) > 12 >= int(match[2]) >= 1:
                 return True
     return False

@@ -173,8 +173,15 @@ def _starts_with_word(text: str, words: tuple[str, ...]) -> bool:
     return False
 
 
-_DONE_SORTED = tuple(sorted(DONE_WORDS, key=len, reverse=True))
-_PENDING_SORTED = tuple(sorted(PENDING_WORDS, key=len, reverse=True))
+def _leading(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex for "starts with one of `words` as a whole word", longest word first."""
+    return re.compile("(?:" + "|".join(re.escape(w) for w in sorted(words, key=len,
+                                                                       reverse=True))
+                      + r")(?![^\W_])")
+
+
+_DONE_RE = _leading(DONE_WORDS)
+_PENDING_RE = _leading(PENDING_WORDS)
 _PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)\s*%")
 
 
@@ -200,9 +207,9 @@ def status_of(cell: str, extra_done: tuple[str, ...] = (),
         return Status("pending", text)
     if extra_done and _starts_with_word(text, extra_done):
         return Status("done", text)
-    if _starts_with_word(text, _PENDING_SORTED):
+    if _PENDING_RE.match(text):
         return Status("pending", text)
-    if _starts_with_word(text, _DONE_SORTED):
+    if _DONE_RE.match(text):
         return Status("done", text)
     return Status("unknown", text)
 
@@ -258,7 +265,11 @@ def mastery_score(cell: str) -> float | None:
     for score, words in MASTERY_WORDS:
         if text in words:
             return score
-    for score, words in MASTERY_WORDS:  # "熟练（需复习）": the first word decides
-        if _starts_with_word(text, tuple(w for w in words if len(w) > 1)):
+    for score, regex in _MASTERY_LEADING:  # "熟练（需复习）": the first word decides
+        if regex.match(text):
             return score
     return None
+
+
+_MASTERY_LEADING = tuple((score, _leading(tuple(w for w in words if len(w) > 1)))
+                         for score, words in MASTERY_WORDS)

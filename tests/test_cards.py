@@ -284,7 +284,8 @@ def test_a_new_self_test_on_a_merged_row_goes_to_the_merged_card(
     write_log(edit(LOG, "| 2025-03-13 |", "| 2025-03-13, 2025-04-10 ❌ |"))
     assert run_json("import", str(log)) == {
         "cards_created": 0, "cards_updated": 1, "cards_unchanged": 3, "reviews_added": 1,
-        "pending": 0, "planned": 0, "skipped": 0, "warnings": [], "no_longer_in_log": []}
+        "pending": 0, "planned": 0, "skipped": 0, "warnings": [], "no_longer_in_log": [],
+        "moved": []}
     assert ids(run_json) == [CONDITIONAL, BAYES, TESTS]
     assert history(run_json, BAYES) == [
         *MERGED_HISTORY, ("2025-04-10T12:00:00+00:00", "again", "log")]

@@ -81,7 +81,8 @@ def test_concurrent_graders_and_an_import_lose_nothing(
     grown = write_log(big_log(400), name="grown.md")
     procs = [subprocess.Popen([sys.executable, "-c", script, REVIEW, str(grades), str(w)],
                               stderr=subprocess.PIPE, text=True) for w in range(workers)]
-    importer = subprocess.Popen([REVIEW, "import", str(grown)], stdout=subprocess.PIPE,
+    # A log of its own (it holds the first log's rows too, so it must say so).
+    importer = subprocess.Popen([REVIEW, "import", str(grown), "--as-new"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
     errors = [p.communicate(timeout=300)[1] for p in procs]
     out, err = importer.communicate(timeout=300)

@@ -75,7 +75,8 @@ def report(created: int = 0, updated: int = 0, unchanged: int = 0, reviews: int 
     """The JSON an import prints."""
     return {"cards_created": created, "cards_updated": updated, "cards_unchanged": unchanged,
             "reviews_added": reviews, "pending": pending, "planned": planned,
-            "skipped": skipped, "warnings": warnings or [], "no_longer_in_log": gone or []}
+            "skipped": skipped, "warnings": warnings or [], "no_longer_in_log": gone or [],
+            "moved": []}
 
 
 def card(run_json: RunJson, card_id: int) -> dict[str, Any]:

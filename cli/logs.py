@@ -1,0 +1,79 @@
+"""`review logs`: the imported log files, and moving one to a new path."""
+
+from __future__ import annotations
+
+import click
+
+from cli.output import console, json_option, print_json
+from srs.app import App
+from srs.i18n import _
+
+STATES = {"unchanged": _("unchanged"), "changed": _("changed since"),
+          "missing": _("file missing"), "unreadable": _("unreadable")}
+
+
+def _salt(app: App) -> str:
+    from srs.importer import import_salt, log_options
+
+    return import_salt(app.clock, log_options(app.config, app.clock.day_of(app.now())))
+
+
+@click.group("logs", invoke_without_command=True)
+@json_option
+@click.pass_context
+def logs_group(ctx: click.Context, as_json: bool) -> None:
+    """List the imported logs: rows, cards, pending, planned, and whether each changed.
+
+    \b
+    Examples:
+        review logs
+        review logs --json
+        review logs move notes/old.md notes/progress-log.md
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from srs.logs import list_logs
+
+    app: App = ctx.obj
+    with app.db.reading() as session:
+        found = list_logs(session, salt=_salt(app))
+    if as_json:
+        print_json([info.to_json(app.tz) for info in found])
+        return
+    if not found:
+        click.echo(_("no logs imported yet (review import PATH)"))
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "path", "rows", "cards", "pending", "planned", "imported", "file"):
+        table.add_column(_(name), overflow="fold")
+    for info in found:
+        when = info.imported_at.astimezone(app.tz).strftime("%m-%d %H:%M") \
+            if info.imported_at else "-"
+        table.add_row(str(info.id), escape(info.path), str(info.rows), str(info.cards),
+                      str(info.pending), str(info.planned), when, STATES[info.state])
+    console().print(table)
+
+
+@logs_group.command("move")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@json_option
+@click.pass_obj
+def move_cmd(app: App, old: str, new: str, as_json: bool) -> None:
+    """Tell srs a log now lives at NEW (renamed or moved); its cards stay as they are.
+
+    \b
+    Example:
+        review logs move ~/notes/log.md ~/study/progress-log.md
+    """
+    from srs.logs import move_log
+
+    info = app.db.write(lambda s: move_log(s, old, new, salt=_salt(app)))
+    if as_json:
+        print_json(info.to_json(app.tz))
+        return
+    click.echo(_("log {id} is now {path} ({cards} cards)").format(
+        id=info.id, path=info.path, cards=info.cards))
