@@ -101,6 +101,7 @@ class Daemon:
         self._fingerprint: tuple[Any, ...] | None = None
         self._baselines: dict[str, Counter[str] | None] = {}
         self._failures = 0
+        self._day: Any = None  # the study day of the last change check
 
     # --- the process ---------------------------------------------------------------------
 
@@ -298,6 +299,8 @@ class Daemon:
         self._follow_clock()
         with self.db.reading() as session:
             self._fingerprint = fingerprint(session)
+        assert self.settings is not None
+        self._day = self.settings.clock.day_of(clock.now())
         self._follow_logs(catch_up=True)
         self._remind()
         self.clock_watch.jumped(clock.now(), time.monotonic())
@@ -357,6 +360,13 @@ class Daemon:
         if self._config_stamp() != self._config_mtime:
             self._reload()
             return
+        assert self.settings is not None
+        today = self.settings.clock.day_of(clock.now())
+        if today != self._day:
+            # A new study day: a log's planned rows and self-tests may have come due. Only
+            # a log whose reading changes with the day is parsed again (srs.importer).
+            self._day = today
+            self._follow_logs(catch_up=True)
         with self.db.reading() as session:
             now_print = fingerprint(session)
         if now_print != self._fingerprint:

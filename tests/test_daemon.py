@@ -586,3 +586,47 @@ def test_install_writes_a_user_unit_under_srs_home(run: Callable[..., Result],
     assert "\nExecReload=/bin/kill -HUP $MAINPID\n" in text
     assert text.endswith("[Install]\nWantedBy=default.target\n")
     assert run("daemon", "install").stdout.startswith(f"{unit} is up to date\n")
+
+
+def test_a_new_study_day_imports_the_rows_a_followed_log_planned_for_it(
+        tmp_path: Path, srs_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row dated tomorrow is a plan today; the first change check of tomorrow imports it,
+    with no save of the file in between."""
+    from srs.db import open_database
+
+    config = srs_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('timezone = "UTC"\n', encoding="utf-8")
+    log_file = tmp_path / "log.md"
+    log_file.write_text("| Topic | Date |\n|---|---|\n| Sets | 2026-11-30 |\n"
+                        "| Maps | 2026-12-01 |\n", encoding="utf-8")
+    paths = user_paths()
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    daemon = Daemon(paths, url, daemon_files(paths, url))
+    daemon._load_settings()
+    daemon.db = open_database(url)
+
+    class Watcher:
+        def follow(self, followed: list[str]) -> list[str]:
+            return list(followed)
+
+    daemon.watcher = Watcher()
+    monkeypatch.setattr(daemon, "_remind", lambda: None)
+    monkeypatch.setattr(daemon.clock_watch, "jumped", lambda *_args: None)
+
+    def topics() -> list[str]:
+        with daemon.db.reading() as session:  # type: ignore[union-attr]
+            from sqlalchemy import select
+
+            from srs.models import Card
+            return list(session.scalars(select(Card.topic).order_by(Card.id)))
+
+    with freeze_time("2026-11-30 12:00"):
+        daemon.reimport(str(log_file))
+        daemon._day = daemon.settings.clock.day_of(datetime.now(UTC))  # type: ignore[union-attr]
+        daemon.check()
+        assert topics() == ["Sets"]
+    with freeze_time("2026-12-01 04:00:01"):  # a new study day; the file is as it was
+        daemon.check()
+        assert topics() == ["Sets", "Maps"]
+    daemon.db.close()
