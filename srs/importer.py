@@ -275,6 +275,7 @@ def _year_source(source: str) -> str:
         "title": _("from the title"),
         "this year": _("this year"),
         "last year": _("last year (this year's would be in the future)"),
+        "year before": _("the year before (this year would put studied rows after today)"),
     }.get(kind, source).format(line=where)
 
 
@@ -476,7 +477,8 @@ class _FileImport:
             for plan, review in new_reviews:
                 review["log_row_id"] = plan.log_row_id
             self.session.execute(insert(REVIEW), [review for _plan, review in new_reviews])
-            self.report.reviews_added += len(new_reviews)
+            self.report.reviews_added += sum(1 for _plan, review in new_reviews
+                                             if review["kind"] == "review")
         if changes:
             self.session.execute(update(Review), changes)
 
@@ -763,7 +765,8 @@ def _summary(parsed: ParseResult, today: date, planned: int) -> str:
         return [[w.file, w.line, w.message] for w in items]
 
     again = read_again_on(parsed, today)
-    return json.dumps({"pending": len(parsed.pending), "planned": planned,
+    return json.dumps({"rows": len(parsed.rows), "pending": len(parsed.pending),
+                       "planned": planned,
                        "skipped": sum(1 for row in parsed.rows if row.skip),
                        "warnings": dump(parsed.warnings), "notes": dump(parsed.notes),
                        "read_again_on": again.isoformat() if again else None},

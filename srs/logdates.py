@@ -105,6 +105,9 @@ class YearContext:
     title_year: int | None = None  # a year in the file's title or name
     today: date | None = None  # the current study day
     descending: bool = False  # the file is kept newest first
+    # The year a file's dates without any context take, when this year would put its
+    # studied rows ahead of today (set on a second reading).
+    assumed_year: int | None = None
 
 
 class DateReading(NamedTuple):
@@ -184,6 +187,8 @@ def infer_year(month: int, day: int, context: YearContext) -> tuple[date | None,
         return _make(context.heading_year, month, day), f"heading:{context.heading_line}"
     if context.title_year is not None:
         return _make(context.title_year, month, day), "title"
+    if context.assumed_year is not None:
+        return _make(context.assumed_year, month, day), "year before"
     if context.today is not None:
         found = _make(context.today.year, month, day)
         if found is not None and found > context.today:

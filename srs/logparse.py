@@ -42,6 +42,7 @@ from srs.logwords import (
     Status,
     header_key,
     header_roles,
+    is_plan_date,
     is_plan_header,
     mastery_score,
     status_of,
@@ -53,7 +54,7 @@ __all__ = ["LogOptions", "LogRow", "ParseResult", "ParseWarning", "SelfTest", "T
 AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 _GRADES = {"again": 1, "hard": 2, "good": 3, "easy": 4}
 SKIP_WORDS = ("休息", "休假", "放假", "假期", "请假", "rest", "rest day", "day off", "break",
-              "holiday", "travel", "vacation", "sick", "off")
+              "holiday", "travel", "vacation", "sick", "off", "downtime")
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,7 @@ _DURATION = re.compile(
     r"\d+(?:\.\d+)?\s*(?:h|hr|hrs|hour|hours|m|min|mins|minutes|小时|分钟|分|时|天)\b\.?"
     r"(?:\s*\d+\s*(?:m|min|mins|minutes|分钟|分))?", re.I)
 _SAMPLE = 20  # cells per column looked at to tell what a column holds
+_DATE_SHAPED = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
 
 def _kind_of_cell(cell: str) -> str:
@@ -387,7 +389,8 @@ def _kind_of_cell(cell: str) -> str:
     if not text:
         return "ditto"
     digits = any(c.isdigit() for c in text)
-    if digits and read_date(text, context=YearContext(today=date(2000, 1, 1))) is not None:
+    if digits and (read_date(text, context=YearContext(today=date(2000, 1, 1))) is not None
+                   or _DATE_SHAPED.match(text)):  # 2025-02-30 is a date written wrong
         return "date"
     if len(text) <= 6 and status_of(cell).kind in ("done", "pending"):
         return "status"
@@ -452,11 +455,11 @@ def column_roles(header: list[str], rows: list[tuple[int, list[str]]]) -> list[s
     for col, role in header_roles(header).items():
         roles[col] = role
     profiles = _Profiles(rows)
-    if "date" in roles:  # 学习时间: 2h, or Date: Day 3
+    if "date" in roles:  # 学习时间: 2h, Date: Day 3, When to use: <advice>
         col = roles.index("date")
         kinds = profiles[col]
-        if kinds.total() and _share(kinds, "date") < 0.3 and \
-                _share(kinds, "index") + _share(kinds, "duration") >= 0.5:
+        if kinds.total() and _share(kinds, "date") < 0.3 and _share(kinds, "index") + \
+                _share(kinds, "duration") + _share(kinds, "text") >= 0.5:
             roles[col] = "date?"
     if "date" not in roles:
         candidates = [col for col in range(width) if roles[col] in ("", "index", "other")
@@ -590,10 +593,13 @@ def _is_rest(topic: str, skip_words: tuple[str, ...]) -> bool:
     bare = " ".join(_LETTERS.sub(" ", _REMARK.sub(" ", topic.casefold())).split())
     if not bare or len(bare) > 24:
         return False
+    words = bare.split()
     for word in skip_words:
         word = word.casefold()
         if bare in (word, f"{word} day", f"{word} days", f"{word} mode", f"{word}日",
                     f"{word}天", f"{word}中"):
+            return True
+        if len(words) == 2 and " " not in word and words[1] == word:  # "Java break"
             return True
     return False
 
@@ -691,6 +697,16 @@ _DONE_IN_CELL = re.compile(
 _SCORE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)|%|分)\s*")
 
 
+_TRAILING = re.compile(r"[(（]\s*([^()（）]{1,24}?)\s*[)）]\s*$")
+
+
+def _marks_in(raw: _RawTable, col: dict[str, int]) -> bool:
+    """True when the topic or day cells of a table carry ✅ marks (供给（✅ 已完成）, 1 ✅)."""
+    cols = [c for c in (col.get("topic"), col.get("index")) if c is not None]
+    return any(_DONE_IN_CELL.search(cells[c]) and any(m in cells[c] for m in "✅✔☑")
+               for _line, cells in raw.rows for c in cols)
+
+
 def _is_total(cells: list[str], cols: list[int]) -> bool:
     """A "Total" / 合计 row: the topic or the day cell says so."""
     for col in cols:
@@ -736,6 +752,11 @@ class _Reader:
     unknown_status: dict[str, list[int]] = field(default_factory=dict)
     unknown_mastery: dict[str, list[int]] = field(default_factory=dict)
     full_dates: dict[str, DateReading] = field(default_factory=dict)
+    assumed_year: int | None = None  # the year to give dates without any context
+    nearby_assumed: bool = False  # the date above took its year from the current one
+    assumed_root: int | None = None  # the year first assumed for this file's dates
+    assumed_ahead: bool = False  # a studied row's assumed date lies after today
+    file_marks: bool = False  # the file marks what is done with ✅ in topics or days
 
     def warn(self, line: int, message: str) -> None:
         self.result.warnings.append(ParseWarning(self.file, line, message))
@@ -745,6 +766,7 @@ class _Reader:
         known = self.full_dates.get(text)
         if known is not None:
             return known
+        self.context(raw, line)  # brings the text dates above this line into view
         reading = read_date(text, self.style, self.context(raw, line))
         if reading is not None and reading.year_from is None:
             self.full_dates[text] = reading
@@ -756,12 +778,12 @@ class _Reader:
                and self.text_dates[self.next_text_date][0] < line):
             at, found = self.text_dates[self.next_text_date]
             if at > self.nearby_line:
-                self.nearby, self.nearby_line = found, at
+                self.nearby, self.nearby_line, self.nearby_assumed = found, at, False
             self.next_text_date += 1
         return YearContext(nearby=self.nearby, nearby_line=self.nearby_line,
                            heading_year=table.heading_year, heading_line=table.heading_line,
                            title_year=self.title_year, today=self.options.today,
-                           descending=self.style.descending)
+                           descending=self.style.descending, assumed_year=self.assumed_year)
 
     def rating_of(self, score: float) -> int:
         for rating, threshold in zip((AGAIN, HARD, GOOD), self.options.thresholds, strict=True):
@@ -906,27 +928,28 @@ class _Reader:
         status_col = col.get("status")
         has_status = status_col is not None and any(
             status_of(cells[status_col]).kind != "empty" for _line, cells in raw.rows)
-        mark_cols = [c for c in (col.get("topic"), col.get("index")) if c is not None]
-        marks_decide = not has_status and any(
-            _DONE_IN_CELL.search(cells[c]) and any(m in cells[c] for m in "✅✔☑")
-            for _line, cells in raw.rows for c in mark_cols)
+        marks_decide = not has_status and (self.file_marks or _marks_in(raw, col))
         tests = [(c, is_plan_header(raw.header[c])) for c, role in enumerate(roles)
                  if role == "self_test"]
-        shape = _Shape(col, notes_cols, attempts, has_status, marks_decide, tests)
+        plan_dates = "date" in col and is_plan_date(raw.header[col["date"]])
+        shape = _Shape(col, notes_cols, attempts, has_status, marks_decide, tests, plan_dates)
         shape_cols = (col.get("topic"), col.get("index"))
         previous: str | None = None  # the resolved topic of the row above, for continuations
         previous_raw = ""
         count = 0
         topic_col, date_col = col["topic"], col.get("date")
         total_cols = [c for c in shape_cols if c is not None]
+        earlier: dict[tuple[str, ...], int] = {}  # a row's cells -> its line, for exact repeats
         for line, cells in raw.rows:
             if _DITTO.issuperset(cells):
                 continue  # an empty or placeholder row (— | — | —)
             raw_topic = cells[topic_col]
             when_text = cells[date_col] if date_col is not None else ""
+            same = earlier.setdefault(tuple(cells), line)
             if raw_topic in _DITTO:
-                if raw_topic == "" and not when_text.strip() and not attempts:
-                    continue  # a placeholder row: no topic and no date
+                if raw_topic == "" and (previous is None or not when_text.strip()) \
+                        and not attempts:
+                    continue  # a placeholder row: no topic (and nothing above, or no date)
                 if previous is None:
                     self.warn(line, _("no topic above to continue"))
                     continue
@@ -941,16 +964,28 @@ class _Reader:
                 if not topic or _is_total(cells, total_cols):
                     continue
             previous, previous_raw = topic, raw_topic
-            row = self._row(raw, line, cells, shape, topic, raw_topic, when_text, index)
+            forced = None
+            if not has_status and not marks_decide and topic.endswith((")", "）")):
+                # "Add Two Numbers (In Progress)": a status said in the topic itself
+                remark = _TRAILING.search(topic)
+                if remark is not None:
+                    said = _status(remark[1], self.options.done_words,
+                                   self.options.pending_words).kind
+                    if said in ("done", "pending"):
+                        forced, topic = said, topic[:remark.start()].rstrip() or topic
+            row = self._row(raw, line, cells, shape, topic, raw_topic, when_text, index,
+                            forced, same if same != line else None)
             if row is not None:
                 self.result.rows.append(row)
                 count += 1
         return count
 
     def _studied(self, shape: "_Shape", line: int, cells: list[str], raw_topic: str,
-                 dated: bool) -> tuple[bool, str]:
+                 dated: bool, forced: str | None) -> tuple[bool, str]:
         """Whether a row was studied, and its status text."""
         col = shape.col
+        if forced is not None:
+            return forced == "done", forced
         if shape.has_status:
             status_text = cells[col["status"]]
             status = _status(status_text, self.options.done_words, self.options.pending_words)
@@ -962,11 +997,14 @@ class _Reader:
             done = any(_DONE_IN_CELL.search(text) and any(m in text for m in "✅✔☑")
                        for text in [*marked, raw_topic])
             return done, "✅" if done else ""
+        if shape.plan_dates:  # 发现日期, Deadline: when it was found or is due, not studied
+            return False, ""
         # why: without a status column, writing a date is how a person marks a topic
         return dated, ""
 
     def _row(self, raw: _RawTable, line: int, cells: list[str], shape: "_Shape", topic: str,
-             raw_topic: str, when_text: str, index: int) -> LogRow | None:
+             raw_topic: str, when_text: str, index: int, forced: str | None = None,
+             repeat_of: int | None = None) -> LogRow | None:
         options, col = self.options, shape.col
         reading = (_iso(when_text) or self._date(raw, line, when_text)
                    if when_text and not when_text.isspace() else None)
@@ -985,7 +1023,7 @@ class _Reader:
             learned, when_text, date_from = raw.heading_date, raw.heading_date.isoformat(), \
                 f"heading:{raw.heading_line}"
         studied, status_text = self._studied(shape, line, cells, raw_topic,
-                                             bool(when_text.strip()))
+                                             bool(when_text.strip()), forced)
         if reading is not None and reading.out_of_range:
             self.warn(line, _("date {value!r} is not between {low} and {high}").format(
                 value=when_text, low=EARLIEST, high=LATEST))
@@ -997,7 +1035,14 @@ class _Reader:
                 self.warn(line, _("cannot read date {value!r}").format(value=when_text))
             return None
         if learned is not None:
-            self.nearby, self.nearby_line = learned, line
+            assumed = date_from in ("this year", "last year") or (
+                self.nearby_assumed and date_from is not None and date_from.startswith("line:"))
+            if assumed and self.assumed_root is None:
+                self.assumed_root = learned.year
+            if assumed and studied and self.options.today is not None \
+                    and learned > self.options.today:
+                self.assumed_ahead = True
+            self.nearby, self.nearby_line, self.nearby_assumed = learned, line, assumed
         tests: tuple[SelfTest, ...] = ()
         rating = GOOD
         for test_col, plan_column in shape.tests:
@@ -1030,13 +1075,19 @@ class _Reader:
         skip = ""
         if _is_rest(topic, options.skip_words):
             skip = "rest"
+        elif repeat_of is not None:  # every cell the same as a row above it
+            skip = f"repeat:{repeat_of}"
         elif learned is not None:
-            key = (normalise_topic(topic), learned)
-            first = self.seen.get(key)
-            if first is None:
-                self.seen[key] = (index, line)
-            elif first[0] != index:
-                skip = f"repeat:{first[1]}"
+            day = cells[col["index"]] if "index" in col else ""
+            keys = [(normalise_topic(topic), learned)]
+            if day and day not in _DITTO:  # "Day 104 | 03/10" again, in a shorter summary
+                keys.append(("#" + normalise_topic(day), learned))
+            for key in keys:
+                first = self.seen.get(key)
+                if first is None:
+                    self.seen[key] = (index, line)
+                elif first[0] != index and not skip:
+                    skip = f"repeat:{first[1]}"
         is_review = _REVIEW.search(topic) is not None
         return LogRow(  # positional: a hundred thousand of these
             self.file, line, raw.section, index, topic, status_text, studied, learned, tests,
@@ -1067,6 +1118,7 @@ class _Shape:
     has_status: bool  # a status column that is used
     marks_decide: bool  # no status column, but ✅ marks in topic or index cells
     tests: list[tuple[int, bool]]  # self-test columns, and whether each holds planned dates
+    plan_dates: bool = False  # the date column says when a topic was found or is due
 
 
 def _infer(month: int, day: int, context: YearContext) -> tuple[date | None, str]:
@@ -1123,14 +1175,36 @@ def parse_log(text: str, file: str = "<log>", options: LogOptions | None = None)
 def _parse_log(text: str, file: str, options: LogOptions | None) -> ParseResult:
     options = options or LogOptions()
     lines = _lines(text)
-    result = ParseResult()
     document = _find_tables(lines)
     understood = [(raw, column_roles(raw.header, raw.rows)) for raw in document.tables]
     style = _file_style(understood)
     title_year = year_in(document.title) if document.title else None
     if title_year is None:
         title_year = year_in(Path(file).name)
-    reader = _Reader(file, options, style, title_year, result, document.text_dates)
+    # A file that marks what is done with ✅ in topic or day cells in one table marks it
+    # that way in all: its tables without marks or a status column are plans.
+    file_marks = any(_marks_in(raw, {role: roles.index(role) for role in set(roles) if role})
+                     for raw, roles in understood if "topic" in roles and not (
+                         "status" in roles and any(
+                             status_of(cells[roles.index("status")]).kind != "empty"
+                             for _line, cells in raw.rows)))
+    result, reader = _read(file, options, style, title_year, document, understood, file_marks,
+                           None)
+    if reader.assumed_ahead and reader.assumed_root is not None:
+        # Dates without any year put rows marked studied after today: the log is from the
+        # year before (a log of 11/27 to 03/10 read in December is last winter's).
+        result, reader = _read(file, options, style, title_year, document, understood,
+                               file_marks, reader.assumed_root - 1)
+    return result
+
+
+def _read(file: str, options: LogOptions, style: FileStyle, title_year: int | None,
+          document: _Document, understood: list[tuple[_RawTable, list[str]]],
+          file_marks: bool, assumed_year: int | None) -> tuple[ParseResult, "_Reader"]:
+    """Read the rows of every study table, in document order."""
+    result = ParseResult()
+    reader = _Reader(file, options, style, title_year, result, document.text_dates,
+                     assumed_year=assumed_year, file_marks=file_marks)
     for raw, roles in understood:
         reason = _missing(roles, raw.heading_date)
         if reason:
@@ -1146,7 +1220,7 @@ def _parse_log(text: str, file: str, options: LogOptions | None) -> ParseResult:
         result.table_info.append(TableInfo(raw.line, tuple(raw.header), tuple(roles), count,
                                            "", index))
     reader.finish()
-    return result
+    return result, reader
 
 
 def read_log_bytes(path: str | os.PathLike[str]) -> bytes:

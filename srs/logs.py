@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from srs.errors import SrsError
 from srs.i18n import _
-from srs.models import Card, LogRow, LogSource
+from srs.models import Card, LogSource
 
 
 class LogError(SrsError):
@@ -26,7 +26,7 @@ class LogInfo:
 
     id: int
     path: str
-    rows: int  # rows of the log that are cards or reviews now
+    rows: int  # table rows the last import read (studied, pending, planned, skipped)
     cards: int  # cards made from it (not merged away)
     pending: int
     planned: int
@@ -60,9 +60,6 @@ def _state(path: str, digest: str, salt: str) -> str:
 
 def list_logs(session: Session, *, salt: str) -> list[LogInfo]:
     """Every imported log, in the order they were first imported."""
-    rows: dict[int, int] = {source: n for source, n in session.execute(
-        select(LogRow.source_id, func.count()).where(LogRow.present.is_(True))
-        .group_by(LogRow.source_id))}
     cards: dict[int | None, int] = {source: n for source, n in session.execute(
         select(Card.source_id, func.count()).where(Card.merged_into.is_(None))
         .group_by(Card.source_id))}
@@ -70,7 +67,7 @@ def list_logs(session: Session, *, salt: str) -> list[LogInfo]:
     for source in session.scalars(select(LogSource).order_by(LogSource.id)):
         summary = json.loads(source.summary or "{}")
         found.append(LogInfo(
-            source.id, source.path, int(rows.get(source.id, 0)), int(cards.get(source.id, 0)),
+            source.id, source.path, int(summary.get("rows", 0)), int(cards.get(source.id, 0)),
             int(summary.get("pending", 0)), int(summary.get("planned", 0)),
             int(summary.get("skipped", 0)), len(summary.get("warnings", [])),
             source.imported_at, _state(source.path, source.content_hash, salt)))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ROLE_WORDS", "Status", "header_key", "header_roles", "is_plan_header",
-           "mastery_score", "status_of"]
+__all__ = ["ROLE_WORDS", "Status", "header_key", "header_roles", "is_plan_date",
+           "is_plan_header", "mastery_score", "status_of"]
 
 # --- columns ----------------------------------------------------------------------------
 
@@ -30,6 +30,8 @@ ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "熟悉度", "mastery", "confidence", "proficiency", "familiarity",
                  "understanding", "comprehension")),
     ("date", ("日期", "时间", "date", "dates", "when", "day of", "studied on", "completed on")),
+    ("other", ("更新内容", "更新", "修改记录", "修改", "变更", "修订", "changelog", "change",
+               "changes", "update", "updates")),
     ("status", ("状态", "完成情况", "是否完成", "完成状态", "完成度", "完成", "进度", "进展",
                 "打卡",
                 "status", "state", "done", "progress", "completed", "complete", "finished",
@@ -81,8 +83,23 @@ def header_key(cell: str) -> str:
 
 
 _DATE_BETTER = _pattern(("完成", "学习", "done", "completed", "finished", "studied", "learned"))
-_DATE_WORSE = _pattern(("开始", "截止", "计划", "预计", "start", "started", "begin", "deadline",
-                        "due", "planned", "plan", "target"))
+_DATE_WORSE = _pattern(("开始", "截止", "计划", "预计", "发现", "添加", "创建", "start", "started",
+                        "begin", "deadline", "due", "planned", "plan", "target", "added",
+                        "created", "found", "discovered"))
+# A date column that says when a topic was found, added or is due: not when it was studied.
+_NOT_STUDIED = _pattern(("截止", "计划", "预计", "发现", "添加", "创建", "deadline", "due",
+                         "planned", "plan", "target", "added", "created", "found",
+                         "discovered"))
+
+
+def is_plan_date(cell: str) -> bool:
+    """True for a date header naming a plan or a discovery, not a study (发现日期, Deadline)."""
+    return _NOT_STUDIED.search(header_key(cell)) is not None
+
+
+# The headers of a table of keys and values ("| 属性 | 值 |"): no study table.
+_KEY_VALUE = frozenset({"key", "value", "field", "attribute", "property", "item", "属性", "值",
+                        "项", "字段", "参数", "parameter", "setting", "配置"})
 
 
 def header_role(cell: str) -> str | None:
@@ -90,6 +107,8 @@ def header_role(cell: str) -> str | None:
     key = header_key(cell)
     if not key:
         return None
+    if key in _KEY_VALUE and key != "item":
+        return "other"
     for role, regex in _ROLE_RES:
         if regex.search(key) is None:
             continue

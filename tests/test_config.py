@@ -33,7 +33,7 @@ DEFAULTS = {
     "log.done_words": [],
     "log.pending_words": [],
     "log.skip_words": ["休息", "休假", "放假", "假期", "请假", "rest", "rest day", "day off",
-                       "break", "holiday", "travel", "vacation", "sick", "off"],
+                       "break", "holiday", "travel", "vacation", "sick", "off", "downtime"],
     "reminders.digest_at": ["09:00"],
     "reminders.quiet_hours": "22:00-08:00",
     "reminders.channels": ["log"],

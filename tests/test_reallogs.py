@@ -505,7 +505,7 @@ def test_logs_move_and_what_logs_shows(run: Run, run_json: RunJson, write_log: W
         moved = run_json("logs", "move", str(old), str(new))
         assert (moved["path"], moved["state"]) == (str(new), "changed")
         (log,) = run_json("logs")
-        assert (log["rows"], log["cards"], log["pending"], log["planned"]) == (3, 3, 1, 1)
+        assert (log["rows"], log["cards"], log["pending"], log["planned"]) == (5, 3, 1, 1)
         assert run("logs", "move", str(tmp_path / "nope.md"), str(old)).exit_code == 1
     assert imported(run, run_json, new)["cards_created"] == 1
 
@@ -555,3 +555,97 @@ def test_any_mix_of_columns_and_cells_never_raises(header: list[str], body: list
     for row in result.rows:
         assert row.learned_on is None or 1970 <= row.learned_on.year <= 2100
         assert all(1970 <= test.on.year <= 2100 for test in row.self_tests)
+
+
+# --- what a second look at real logs found ------------------------------------------------------
+
+
+def test_a_log_of_last_winter_without_years_is_last_winter() -> None:
+    """11/27 to 03/10, every row marked done, read on 2026-12-02: the winter just past,
+    not dates running into next year."""
+    text = ("| Day | Date | Topic | Status |\n|---|---|---|---|\n"
+            "| Day1 | 11/27 | OOP basics | ✔ |\n| Day2 | 12/31 | Generics | ✔ |\n"
+            "| Day3 | 01/01 | Streams | ✔ |\n| Day4 | 03/10 | Reflection | ✔ |\n")
+    result = parse(text)
+    assert [r.learned_on for r in result.rows] == [
+        date(2025, 11, 27), date(2025, 12, 31), date(2026, 1, 1), date(2026, 3, 10)]
+    assert result.rows[0].year_from == "year before"
+
+
+def test_a_plan_without_years_keeps_its_dates_ahead() -> None:
+    text = ("| Week | Dates | Topics | Done? |\n|---|---|---|---|\n"
+            "| 1 | Nov 23–29 | Arrays | ☑ |\n| 2 | Dec 7–13 | Graphs | ☐ |\n")
+    assert rows(text) == [("Arrays", True, date(2026, 11, 29)),
+                          ("Graphs", False, date(2026, 12, 13))]
+
+
+def test_a_header_that_says_when_over_text_is_no_date_column() -> None:
+    text = ("| Pattern | When to use | Key problems |\n|---|---|---|\n"
+            "| Two pointers | Sorted array, pair sums | 15, 167 |\n"
+            "| Sliding window | Substring with a constraint | 3, 76 |\n")
+    result = parse(text)
+    assert (result.tables, result.warnings) == (0, [])
+    assert result.table_info[0].skipped == "no dates in its date column"
+
+
+def test_a_file_that_marks_done_topics_marks_them_in_every_table() -> None:
+    text = ("## Phase 1\n\n| 天 | 日期 | 内容 |\n|---|---|---|\n"
+            "| 1 | 2026-03-01 | 语法（✅ 已完成） |\n| 2 | 2026-03-02 | 函数 |\n\n"
+            "## Phase 2\n\n| 天 | 日期 | 内容 |\n|---|---|---|\n| 3 | 2026-03-03 | 文件 |\n")
+    assert rows(text) == [("语法", True, date(2026, 3, 1)), ("函数", False, date(2026, 3, 2)),
+                          ("文件", False, date(2026, 3, 3))]
+
+
+def test_a_date_found_or_due_is_not_a_date_studied() -> None:
+    text = ("| 框架 | 来源 | 优先级 | 发现日期 |\n|---|---|---|---|\n"
+            "| MetaAgent | arXiv | P0 | 2026-03-31 |\n")
+    assert rows(text) == [("MetaAgent", False, date(2026, 3, 31))]
+
+
+def test_changelogs_and_tables_of_keys_and_values_are_no_study_tables() -> None:
+    text = ("| 日期 | 更新内容 |\n|---|---|\n| 2026-03-30 | 添加验收标准 |\n\n"
+            "### 2026-02-06\n\n| 属性 | 值 |\n|---|---|\n| 题号 | 3634 |\n| 难度 | 中等 |\n")
+    result = parse(text)
+    assert (result.tables, result.rows) == (0, [])
+
+
+def test_a_status_said_in_brackets_after_the_topic() -> None:
+    text = ("| # | Date | Problem |\n|---|---|---|\n| 1 | 2026-01-20 | Two Sum |\n"
+            "| 2 | 2026-01-21 | Add Two Numbers (In Progress) |\n"
+            "| 3 | 2026-01-22 | LRU cache (part 2) |\n")
+    assert rows(text) == [("Two Sum", True, date(2026, 1, 20)),
+                          ("Add Two Numbers", False, date(2026, 1, 21)),
+                          ("LRU cache (part 2)", True, date(2026, 1, 22))]
+
+
+def test_identical_rows_and_shortened_summaries_are_one_card(
+        run: Run, run_json: RunJson, write_log: WriteLog) -> None:
+    path = write_log(
+        "## Archive\n\n| Day | Date | Topic |\n|---|---|---|\n"
+        "| Day 7 | 2026-11-20 | RegTech framework: modular AML engine |\n"
+        "| Day 8 | 2026-11-21 | Proxies |\n| Day 8 | 2026-11-21 | Proxies |\n\n"
+        "## Recent progress\n\n| Day | Date | Topic |\n|---|---|---|\n"
+        "| Day 7 | 2026-11-20 | RegTech framework |\n")
+    report = imported(run, run_json, path)
+    assert (report["cards_created"], report["skipped"]) == (2, 2)
+
+
+def test_plans_are_not_counted_as_reviews_added(run: Run, run_json: RunJson,
+                                                write_log: WriteLog) -> None:
+    path = write_log("| Date | Problem | Review Due |\n|---|---|---|\n"
+                     "| 2026-11-20 | Flood fill | 2026-12-09 |\n")
+    assert imported(run, run_json, path)["reviews_added"] == 1
+
+
+def test_empty_template_rows_are_skipped_silently() -> None:
+    text = ("| Week | Dates | Topics covered | Solved |\n|---|---|---|---|\n"
+            "| 1 | 2026-03-30 → 2026-04-05 | | 0 |\n| 2 | 2026-04-06 → 2026-04-12 | | 0 |\n")
+    result = parse(text)
+    assert (result.rows, result.warnings) == ([], [])
+
+
+def test_one_word_before_a_rest_word_is_still_rest() -> None:
+    text = ("| Date | Topic |\n|---|---|\n| 2026-02-01 | Java break |\n"
+            "| 2026-02-02 | Breadth-first search |\n")
+    assert [(r.topic, r.skip) for r in parse(text).rows] == [
+        ("Java break", "rest"), ("Breadth-first search", "")]

@@ -269,13 +269,13 @@ def test_short_row_gets_its_missing_cells(run: Run, write_log: WriteLog) -> None
 
 
 def test_duplicate_rows_that_moved_are_ambiguous() -> None:
-    text = ("| Topic | Date | Self-test |\n|---|---|---|\n| A | 2026-11-01 | |\n"
+    # Two rows of one topic and date that differ (rows identical in every cell are one).
+    text = ("| Topic | Date | Self-test |\n|---|---|---|\n| A | 2026-11-01 | 2026-11-03 |\n"
             "| A | 2026-11-01 | |\n")
     edit = plan_edit(text.encode(), file="log.md", key="a|2026-11-01|1", line_hint=4,
                      day=date(2026, 11, 30), rating=3)
-    assert edit.new == text.replace("| A | 2026-11-01 | |\n| A | 2026-11-01 | |\n",
-                                    "| A | 2026-11-01 | |\n| A | 2026-11-01 | ✅ 2026-11-30 |\n"
-                                    ).encode()
+    assert edit.new == text.replace("| A | 2026-11-01 | |\n",
+                                    "| A | 2026-11-01 | ✅ 2026-11-30 |\n").encode()
     moved = "\n" + text
     with pytest.raises(WriteBackError, match="2 rows for the same topic and date"):
         plan_edit(moved.encode(), file="log.md", key="a|2026-11-01|1", line_hint=4,
