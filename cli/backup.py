@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cli.output import json_option, print_json
+from cli.output import echo, json_option, json_text, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -38,7 +38,7 @@ def export_cmd(app: App, fmt: str, output: Path | None) -> None:
         config = {name: value for name, value in app.config.items() if app.config.is_set(name)}
         with app.db.reading() as session:
             backup = make_backup(session, now=now, config=config, version=__version__)
-        data = (json.dumps(backup, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        data = (json_text(backup, indent=1) + "\n").encode("utf-8")
     elif fmt == "csv":
         with app.db.reading() as session:
             data = reviews_csv(session, engine=app.engine(session)).encode("utf-8")
@@ -48,10 +48,13 @@ def export_cmd(app: App, fmt: str, output: Path | None) -> None:
 
         data = app.db.write(calendar)
     if output is None:
-        click.echo(data, nl=False)
+        if sys.stdout.isatty():  # shown, not kept: a person's text stays text on a screen
+            echo(data.decode("utf-8").replace("\r\n", "\n"), nl=False)
+        else:
+            click.echo(data, nl=False)
         return
     atomic_write(output, data, mode=0o600 if fmt == "json" else None)
-    click.echo(_("wrote {path}").format(path=output), err=True)
+    echo(_("wrote {path}").format(path=output), err=True)
 
 
 @click.command("restore")
@@ -59,38 +62,58 @@ def export_cmd(app: App, fmt: str, output: Path | None) -> None:
                                                          path_type=Path))
 @click.option("--replace", is_flag=True,
               help="Replace everything in a database that is not empty (one transaction).")
+@click.option("--with-config", is_flag=True,
+              help="Also write the backup's settings to config.toml (not those that run a "
+                   "program or send data somewhere).")
+@click.option("--with-commands", is_flag=True,
+              help="With --with-config: the reminder command and channels that run a program "
+                   "or send data too; they are printed first.")
 @json_option
 @click.pass_obj
-def restore_cmd(app: App, path: Path, replace: bool, as_json: bool) -> None:
+def restore_cmd(app: App, path: Path, replace: bool, with_config: bool, with_commands: bool,
+                as_json: bool) -> None:
     """Restore a JSON backup made by 'review export' into an empty database.
 
-    A database that holds anything is only replaced with --replace. config.toml is
-    written from the backup only when there is none yet.
+    All of the file is checked before anything is written. A database that holds
+    anything is only replaced with --replace. The backup's settings are applied only with
+    --with-config; those that run a program or send data somewhere (reminders.command, the
+    command channel, apprise URLs) only with --with-commands as well.
 
     \b
     Examples:
         review restore srs-backup.json
         review restore srs-backup.json --replace
+        review restore srs-backup.json --with-config
     """
+    from srs.backupcheck import config_texts, split_config
     from srs.clock import DayClock, zone
-    from srs.config import KEYS, Config
+    from srs.config import Config
     from srs.db import KNOWN_REVISIONS
     from srs.export import ExportError, parse_backup, restore_backup
 
+    if with_commands and not with_config:
+        raise click.UsageError(_("--with-commands goes with --with-config"))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ExportError(_("cannot read {path}: {reason}").format(
             path=path, reason=getattr(err, "strerror", None) or err)) from None
-    backup = parse_backup(text)
+    backup = parse_backup(text)  # every value checked: nothing is written before this
     values = backup.get("config") or {}
-    _check_config(values)
-    # The settings in force afterwards: config.toml's, or the backup's when there is none.
-    target = app.config if app.config.path.exists() else Config(app.config.path, {
-        name: value for name, value in values.items() if name in KEYS})
+    settings = split_config(values)
+    applied = {**settings.safe, **(settings.commands if with_commands else {})} \
+        if with_config else {}
+    held_back = list(settings.commands) if with_config and not with_commands else []
+    texts = config_texts(applied)
+    # The settings in force afterwards: config.toml's, with the backup's applied over them.
+    current = {name: value for name, value in app.config.items() if app.config.is_set(name)}
+    target = Config(app.config.path, {**current, **applied})
     clock = DayClock(zone(str(target["timezone"])), int(target["day_starts_at"]))
     made_with = DayClock(zone(str(values.get("timezone", target["timezone"]))),
                          int(values.get("day_starts_at", target["day_starts_at"])))
+    if with_commands:
+        for name in settings.commands:  # seen before they take effect
+            echo(f"{name} = {texts[name]}", err=as_json)
 
     def work(session: Any) -> Any:
         from srs.engine import Engine
@@ -107,40 +130,45 @@ def restore_cmd(app: App, path: Path, replace: bool, as_json: bool) -> None:
         return report
 
     report = app.db.write(work)
-    config_written = _restore_config(app, report.config)
+    _apply_config(app, texts)
     if as_json:
-        print_json({**report.to_json(), "config_written": config_written})
+        print_json({**report.to_json(), "config_written": bool(applied),
+                    "config_applied": list(applied),
+                    "config_not_applied": held_back + settings.unknown
+                    if with_config else list(values)})
         return
     rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
-    click.echo(_("restored {path}: {rows}").format(path=path, rows=rows))
+    echo(_("restored {path}: {rows}").format(path=path, rows=rows))
     if report.rescheduled:
-        click.echo(_("{n} due dates moved: study days now follow timezone {zone}, starting "
-                     "at {hour}:00").format(n=report.rescheduled, zone=clock.zone_name,
-                                            hour=clock.day_starts_at))
-    if config_written:
-        click.echo(_("wrote the backup's settings to {path}").format(path=app.config.path))
-    elif report.config:
-        click.echo(_("kept the settings in {path}; the backup's are not applied").format(
-            path=app.config.path))
+        echo(_("{n} due dates moved: study days now follow timezone {zone}, starting "
+               "at {hour}:00").format(n=report.rescheduled, zone=clock.zone_name,
+                                      hour=clock.day_starts_at))
+    if not with_config:
+        if values:
+            echo(_("the backup's settings are not applied (add --with-config to write them "
+                   "to {path})").format(path=app.config.path))
+        return
+    if applied:
+        echo(_("wrote the backup's settings to {path}: {names}").format(
+            path=app.config.path, names=", ".join(applied)))
+    reasons = []
+    if held_back:
+        reasons.append(_("{names} (add --with-commands)").format(names=", ".join(held_back)))
+    if settings.unknown:
+        reasons.append(_("{names} (unknown to this version of srs)").format(
+            names=", ".join(settings.unknown)))
+    if reasons:
+        echo(_("not applied from the backup: {reasons}").format(reasons="; ".join(reasons)))
 
 
-def _check_config(values: dict[str, Any]) -> None:
-    """Refuse a backup whose settings this version would not accept, before writing anything."""
-    from srs.config import KEYS
+def _apply_config(app: App, texts: dict[str, str]) -> None:
+    """Write settings from a backup (already checked) to config.toml."""
+    from srs.errors import ConfigError
+    from srs.export import ExportError
 
-    for name, value in values.items():
-        if name in KEYS:
-            KEYS[name].check(value)
-
-
-def _restore_config(app: App, values: dict[str, Any]) -> bool:
-    """Write the backup's settings to config.toml when there is none yet."""
-    from srs.config import KEYS, Config, show_value
-
-    if not values or app.config.path.exists():
-        return False
-    config = Config(app.config.path, {})
-    for name, value in values.items():
-        if name in KEYS:
-            config.set(name, show_value(value))
-    return True
+    try:
+        for name, text in texts.items():
+            app.config.set(name, text)
+    except (OSError, ConfigError) as err:
+        raise ExportError(_("the backup is restored, but its settings are not: {reason}")
+                          .format(reason=getattr(err, "strerror", None) or err)) from None

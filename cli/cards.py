@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cli.output import console, json_option, parse_date, print_json, short
+from cli.output import ID, console, echo, json_option, parse_date, plain, print_json, short
 from srs.app import App
 from srs.i18n import _
 
@@ -34,7 +34,6 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
         review cards --search 注意力
         review cards --section Week03 --json
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from srs.cards import cards_to_dicts, list_cards
@@ -46,7 +45,7 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
         print_json(data)
         return
     if not data:
-        click.echo(_("no cards (import a log with 'review import PATH')"))
+        echo(_("no cards (import a log with 'review import PATH')"))
         return
     table = Table(box=None, pad_edge=False)
     for name in ("id", "topic", "section", "learned", "due", "R", "reviews", ""):
@@ -57,15 +56,14 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
             (_("not in log"), not card["in_log"] and card["source"]),
         ) if on)
         # Topics are the user's text: "[x]" or "a[/]" must print as written, not as markup.
-        table.add_row(str(card["id"]), escape(short(card["topic"])),
-                      escape(short(card["section"], 24)),
+        table.add_row(str(card["id"]), short(card["topic"]), short(card["section"], 24),
                       card["learned_on"], _day(card["due"]), f"{card['retrievability']:.0%}",
                       str(card["reviews"]), flags)
     console().print(table)
 
 
 @click.command("show")
-@click.argument("card_id", type=int, metavar="ID")
+@click.argument("card_id", type=ID, metavar="ID")
 @json_option
 @click.pass_obj
 def show_cmd(app: App, card_id: int, as_json: bool) -> None:
@@ -75,7 +73,6 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     Example:
         review show 12
     """
-    from rich.markup import escape
     from rich.table import Table
 
     from srs.cards import show_card
@@ -86,7 +83,9 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         print_json(data)
         return
     out = console()
-    out.print(f"[bold]{data['id']}. {escape(data['topic'])}[/bold]", markup=True)
+    from rich.text import Text
+
+    out.print(Text(f"{data['id']}. {plain(data['topic'])}", style="bold"))
     for label, value in (
         (_("section"), data["section"]), (_("source"), data["source"] or "-"),
         (_("notes"), data["notes"] or "-"), (_("learned"), data["learned_on"]),
@@ -96,7 +95,7 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         (_("difficulty"), f"{data['difficulty']:.2f}" if data["difficulty"] else "-"),
         (_("retrievability"), f"{data['retrievability']:.0%}"),
     ):
-        out.print(f"{label:>15}: {value}", markup=False, highlight=False)
+        out.print(f"{label:>15}: {plain(str(value))}")
     table = Table(title=_("history"), box=None, pad_edge=False)
     for name in ("at", "rating", "source", "note"):
         table.add_column(_(name), overflow="fold")
@@ -106,7 +105,7 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         else:
             rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
         table.add_row(entry["at"][:16].replace("T", " "), rating, entry["source"],
-                      escape(entry["note"] or ""))
+                      plain(entry["note"] or ""))
     out.print(table)
 
 
@@ -137,7 +136,7 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
     if as_json:
         print_json(data)
     else:
-        click.echo(_("added card {id}: {topic}, next self-test {due}").format(
+        echo(_("added card {id}: {topic}, next self-test {due}").format(
             id=data["id"], topic=data["topic"], due=_day(data["due"])))
 
 
@@ -154,11 +153,11 @@ def _suspend(app: App, card_id: int, suspended: bool, as_json: bool) -> None:
         return
     message = _("suspended card {id}: {topic}") if suspended else _(
         "card {id} is back in the queue: {topic}")
-    click.echo(message.format(id=card.id, topic=card.topic))
+    echo(message.format(id=card.id, topic=card.topic))
 
 
 @click.command("suspend")
-@click.argument("card_id", type=int, metavar="ID")
+@click.argument("card_id", type=ID, metavar="ID")
 @json_option
 @click.pass_obj
 def suspend_cmd(app: App, card_id: int, as_json: bool) -> None:
@@ -172,7 +171,7 @@ def suspend_cmd(app: App, card_id: int, as_json: bool) -> None:
 
 
 @click.command("unsuspend")
-@click.argument("card_id", type=int, metavar="ID")
+@click.argument("card_id", type=ID, metavar="ID")
 @json_option
 @click.pass_obj
 def unsuspend_cmd(app: App, card_id: int, as_json: bool) -> None:
@@ -186,8 +185,8 @@ def unsuspend_cmd(app: App, card_id: int, as_json: bool) -> None:
 
 
 @click.command("merge")
-@click.argument("from_id", type=int, metavar="FROM")
-@click.argument("into_id", type=int, metavar="INTO")
+@click.argument("from_id", type=ID, metavar="FROM")
+@click.argument("into_id", type=ID, metavar="INTO")
 @click.pass_obj
 def merge_cmd(app: App, from_id: int, into_id: int) -> None:
     """Fold card FROM's history into card INTO (re-imports keep the merge).
@@ -200,5 +199,5 @@ def merge_cmd(app: App, from_id: int, into_id: int) -> None:
 
     into = app.db.write(
         lambda s: merge_cards(s, from_id, into_id, engine=app.engine(s), now=app.now()))
-    click.echo(_("merged card {src} into card {id}: {topic}").format(
+    echo(_("merged card {src} into card {id}: {topic}").format(
         src=from_id, id=into.id, topic=into.topic))

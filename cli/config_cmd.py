@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.output import json_option, print_json
+from cli.output import echo, json_option, plain, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -29,7 +29,6 @@ def config_group() -> None:
 @click.pass_obj
 def show(app: App, as_json: bool) -> None:
     """Show every setting, its value, and whether it is the default."""
-    from rich.markup import escape
     from rich.table import Table
 
     from cli.output import console
@@ -43,11 +42,11 @@ def show(app: App, as_json: bool) -> None:
     for name in ("key", "value", "", "meaning"):
         table.add_column(_(name), overflow="fold")
     for name, value in items:
-        table.add_row(name, escape(show_value(value)),
+        table.add_row(name, plain(show_value(value)),
                       "" if app.config.is_set(name) else _("(default)"),
                       _(KEYS[name].help))
     console().print(table)
-    click.echo(_("file: {path}").format(path=app.paths.config_file))
+    echo(_("file: {path}").format(path=app.paths.config_file))
 
 
 @config_group.command("get")
@@ -62,11 +61,14 @@ def get(app: App, key: str, as_json: bool) -> None:
     if as_json:
         print_json(value)
     else:
-        click.echo(show_value(value))
+        echo(show_value(value))
 
 
 # Study days depend on these: changing one replays every card's history.
 CLOCK_KEYS = ("timezone", "day_starts_at")
+# The scheduler depends on these: changing one replays every card's history too.
+SCHEDULE_KEYS = ("desired_retention", "maximum_interval", "learning_steps",
+                 "relearning_steps", "fuzz")
 
 
 def _change(app: App, key: str, value: Any, write: Callable[[], None]) -> int | None:
@@ -77,6 +79,8 @@ def _change(app: App, key: str, value: Any, write: Callable[[], None]) -> int | 
     either fails, nothing changes; if the commit itself failed after the file was written,
     the next command would see the database follow an older clock and replay it then.
     """
+    if key in SCHEDULE_KEYS and _has_database(app):
+        return _replayed(app, key, value, write)
     if key not in CLOCK_KEYS or not _has_database(app):
         write()
         return None
@@ -99,6 +103,25 @@ def _change(app: App, key: str, value: Any, write: Callable[[], None]) -> int | 
     return app.db.write(work)
 
 
+def _replayed(app: App, key: str, value: Any, write: Callable[[], None]) -> int:
+    """Write a scheduling setting and recompute every card from its history with it, in one
+    transaction: a card's state is always what its history gives under the settings."""
+    from srs.engine import Engine
+    from srs.repository import scheduler_settings
+    from srs.schedule import replay_cards
+    from srs.sql import SessionConn
+
+    settings = {**{name: app.config[name] for name in SCHEDULE_KEYS}, key: value}
+
+    def work(session: Any) -> int:
+        engine = Engine(scheduler_settings(session, settings), app.clock)
+        result = replay_cards(SessionConn(session), engine, app.now())
+        write()
+        return result.moved
+
+    return app.db.write(work)
+
+
 def _has_database(app: App) -> bool:
     from srs.sql import sqlite_path
 
@@ -106,10 +129,15 @@ def _has_database(app: App) -> bool:
     return path is None or path.exists()
 
 
-def _moved(n: int | None) -> None:
-    if n is not None:
-        click.echo(_("every card replayed with the new study days; {n} due dates moved").format(
+def _moved(key: str, n: int | None) -> None:
+    if n is None:
+        return
+    if key in CLOCK_KEYS:
+        echo(_("every card replayed with the new study days; {n} due dates moved").format(
             n=n))
+    else:
+        echo(_("every card replayed with the new {key}; {n} due dates moved").format(
+            key=key, n=n))
 
 
 @config_group.command("set")
@@ -119,8 +147,10 @@ def _moved(n: int | None) -> None:
 def set_(app: App, key: str, value: str) -> None:
     """Change a setting (lists are comma-separated).
 
-    Changing timezone or day_starts_at moves the study days, so every card's history is
-    replayed with them and the command says how many due dates moved.
+    Changing timezone or day_starts_at moves the study days, and the scheduling settings
+    (desired_retention, maximum_interval, learning and relearning steps, fuzz) change what
+    a history gives: every card's history is then replayed with the new value and the
+    command says how many due dates moved.
     """
     from srs.config import KEYS, show_value
 
@@ -129,8 +159,8 @@ def set_(app: App, key: str, value: str) -> None:
     else:
         checked = app.config.set(key, value)  # raises the unknown-setting error
     moved = _change(app, key, checked, lambda: app.config.set(key, value))
-    click.echo(f"{key} = {show_value(app.config[key])}")
-    _moved(moved)
+    echo(f"{key} = {show_value(app.config[key])}")
+    _moved(key, moved)
 
 
 @config_group.command("unset")
@@ -142,5 +172,5 @@ def unset(app: App, key: str) -> None:
 
     default = KEYS[key].default() if key in KEYS else app.config.unset(key)
     moved = _change(app, key, default, lambda: app.config.unset(key))
-    click.echo(f"{key} = {show_value(app.config[key])} " + _("(default)"))
-    _moved(moved)
+    echo(f"{key} = {show_value(app.config[key])} " + _("(default)"))
+    _moved(key, moved)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.output import json_option, print_json, short
+from cli.output import console, echo, json_option, plain, print_json, short
 from srs.app import App
 from srs.i18n import _
 
@@ -61,8 +61,8 @@ def daemon_group() -> None:
 
 
 @daemon_group.command("run")
-@click.option("--check-every", type=click.FloatRange(min=0.2), default=30.0, show_default=False,
-              help=CHECK_HELP)
+@click.option("--check-every", type=click.FloatRange(0.2, 86_400.0), default=30.0,
+              show_default=False, help=CHECK_HELP)
 @click.option("--detach", is_flag=True, hidden=True)
 @click.option("--log-file", type=click.Path(path_type=Path), hidden=True)
 @click.pass_obj
@@ -86,7 +86,7 @@ def run_cmd(app: App, check_every: float, detach: bool, log_file: Path | None) -
 
 
 @daemon_group.command("start")
-@click.option("--check-every", type=click.FloatRange(min=0.2), help=CHECK_HELP)
+@click.option("--check-every", type=click.FloatRange(0.2, 86_400.0), help=CHECK_HELP)
 @click.pass_obj
 def start_cmd(app: App, check_every: float | None) -> None:
     """Start the daemon in the background, with a pid file and a log file.
@@ -102,7 +102,7 @@ def start_cmd(app: App, check_every: float | None) -> None:
     app.db  # noqa: B018 -- open and migrate now, so that a problem shows here
     env = {**os.environ, **_daemon_env(app, url)}
     running = control.start(files, env, check_every=check_every)
-    click.echo(_("daemon started (pid {pid}); log: {log}").format(
+    echo(_("daemon started (pid {pid}); log: {log}").format(
         pid=running.pid, log=files.log_file))
 
 
@@ -111,6 +111,9 @@ def start_cmd(app: App, check_every: float | None) -> None:
 def stop_cmd(app: App) -> None:
     """Stop the daemon (SIGTERM) and wait until it has exited.
 
+    The daemon is the process that holds its lock and runs 'review daemon run'; a pid file
+    naming any other process is reported and that process is left alone.
+
     \b
     Example:
         review daemon stop
@@ -118,11 +121,18 @@ def stop_cmd(app: App) -> None:
     from scheduler import control
 
     _url, files = _files(app)
-    pid = control.stop(files)
-    if pid is None:
-        click.echo(_("no daemon is running for this database"))
+    found = control.stop(files)
+    _tell_strangers(found)
+    if not found.running:
+        echo(_("no daemon is running for this database"))
     else:
-        click.echo(_("daemon stopped (pid {pid})").format(pid=pid))
+        echo(_("daemon stopped (pid {pid})").format(pid=found.pid))
+
+
+def _tell_strangers(found: Any) -> None:
+    """Name on stderr the processes the daemon's files point at that are not the daemon."""
+    for line in found.strangers:
+        echo(line, err=True)
 
 
 @daemon_group.command("status")
@@ -146,6 +156,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     app: App = ctx.obj
     url, files = _files(app)
     running = control.state(files)
+    _tell_strangers(running)
     settings = _settings(app)
     with app.db.reading() as session:
         wake = next_wake(session, settings, app.now())
@@ -162,20 +173,20 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         })
     else:
         if running.running:
-            click.echo(_("daemon: running (pid {pid}, since {since})").format(
+            echo(_("daemon: running (pid {pid}, since {since})").format(
                 pid=running.pid, since=running.since or "?"))
         else:
-            click.echo(_("daemon: not running (start it with 'review daemon start')"))
-        click.echo(_("database: {url}").format(url=safe_url(url)))
-        click.echo(_("log: {path}").format(path=files.log_file))
-        click.echo(_("next reminder: {what}").format(
+            echo(_("daemon: not running (start it with 'review daemon start')"))
+        echo(_("database: {url}").format(url=safe_url(url)))
+        echo(_("log: {path}").format(path=files.log_file))
+        echo(_("next reminder: {what}").format(
             what=_("{kind} at {at}").format(kind=wake.kind, at=_when(wake.at, app))
             if wake else _("none planned")))
-        click.echo(_("last sent: {what}").format(
+        echo(_("last sent: {what}").format(
             what=_("{kind} {key} on {channel} at {at}: {title}").format(
                 kind=last.kind, key=last.key, channel=last.channel,
                 at=_when(last.sent_at, app), title=last.title) if last else _("nothing yet")))
-        click.echo(_("channels: {channels}").format(channels=", ".join(channels)))
+        echo(_("channels: {channels}").format(channels=", ".join(channels)))
     if not running.running:
         ctx.exit(3)
 
@@ -193,9 +204,9 @@ def install_cmd(app: App) -> None:
 
     url, _files_ = _files(app)
     path, changed = control.install(_daemon_env(app, url))
-    click.echo((_("wrote {path}") if changed else _("{path} is up to date")).format(path=path))
-    click.echo(_("enable and start it with:"))
-    click.echo("    " + control.enable_hint(path))
+    echo((_("wrote {path}") if changed else _("{path} is up to date")).format(path=path))
+    echo(_("enable and start it with:"))
+    echo("    " + control.enable_hint(path))
 
 
 def _channel_logging() -> None:
@@ -251,23 +262,23 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
             })
             return
         if message is not None:
-            click.echo(_("would send a {kind} reminder on {channels}: {title}").format(
+            echo(_("would send a {kind} reminder on {channels}: {title}").format(
                 kind=message.kind, channels=", ".join(channels), title=message.title))
             for line in message.body.splitlines():
-                click.echo(f"    {line}")
+                echo(f"    {line}")
         elif plan.held_until is not None:
-            click.echo(_("quiet hours: a reminder is held until {at}").format(
+            echo(_("quiet hours: a reminder is held until {at}").format(
                 at=_when(plan.held_until, app)))
         else:
-            click.echo(_("nothing to send now"))
+            echo(_("nothing to send now"))
         for row in retries:
-            click.echo(_("would retry the {kind} reminder {key} on {channel} (attempt {n})")
+            echo(_("would retry the {kind} reminder {key} on {channel} (attempt {n})")
                        .format(kind=row.kind, key=row.key, channel=row.channel,
                                n=row.attempts + 1))
-        click.echo(_("next reminder: {what}").format(
+        echo(_("next reminder: {what}").format(
             what=_("{kind} at {at}").format(kind=wake.kind, at=_when(wake.at, app))
             if wake else _("none planned")))
-        click.echo(_("dry run: nothing sent or recorded"))
+        echo(_("dry run: nothing sent or recorded"))
         return
     _channel_logging()
     channels_ = Channels(command=str(app.config["reminders.command"]))
@@ -283,15 +294,15 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         })
     else:
         for outcome in report.outcomes:
-            click.echo(_("{kind} reminder {status} on {channel}: {title}").format(
+            echo(_("{kind} reminder {status} on {channel}: {title}").format(
                 kind=outcome.kind, status=outcome.status, channel=outcome.channel,
                 title=outcome.title) + (f" ({outcome.detail})" if outcome.detail else ""))
         if not report.outcomes:
             if report.held_until is not None:
-                click.echo(_("quiet hours: a reminder is held until {at}").format(
+                echo(_("quiet hours: a reminder is held until {at}").format(
                     at=_when(report.held_until, app)))
             else:
-                click.echo(_("nothing to send now"))
+                echo(_("nothing to send now"))
     if failed:
         ctx.exit(1)
 
@@ -299,7 +310,7 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 @click.command("reminders")
 @click.option("--status", type=click.Choice(["pending", "sent", "failed", "skipped", "expired"]),
               help="Only reminders with this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
               help="Show at most N reminders, newest first.")
 @json_option
 @click.pass_obj
@@ -319,16 +330,14 @@ def reminders_cmd(app: App, status: str | None, limit: int, as_json: bool) -> No
         print_json([reminder_to_dict(row, app.tz) for row in rows])
         return
     if not rows:
-        click.echo(_("no reminders yet"))
+        echo(_("no reminders yet"))
         return
     from rich.table import Table
-
-    from cli.output import console
 
     table = Table(box=None, pad_edge=False)
     for name in ("id", "kind", "key", "channel", "status", "tries", "sent", "detail"):
         table.add_column(_(name), overflow="fold")
     for row in rows:
-        table.add_row(str(row.id), row.kind, row.key, row.channel, row.status,
+        table.add_row(str(row.id), row.kind, plain(row.key), plain(row.channel), row.status,
                       str(row.attempts), _when(row.sent_at, app), short(row.detail or row.title))
     console().print(table)

@@ -9,7 +9,23 @@ from typing import Any
 
 import click
 
-from cli.output import console, json_option, parse_date, print_json, short
+from cli.output import (
+    COUNT,
+    DAYS,
+    FIRST_DAY,
+    ID,
+    LAST_DAY,
+    MOST_DAYS_AHEAD,
+    SECONDS,
+    console,
+    echo,
+    in_range,
+    json_option,
+    parse_date,
+    plain,
+    print_json,
+    short,
+)
 from srs.app import App
 from srs.cardview import rating_name
 from srs.i18n import _
@@ -35,18 +51,20 @@ def parse_moment(value: str, app: App, param: str) -> datetime:
             # "Today" before noon means earlier today, not a time still to come.
             return now if moment > now and day == app.clock.day_of(now) else moment
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=app.tz)
+        moment = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise click.BadParameter(
-            f"{value!r} is not a date or time; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'",
+            f"{plain(value)!r} is not a date or time; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'",
             param_hint=param) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=app.tz)
-    return parsed.astimezone(UTC)
+    in_range(moment.date(), value, param)
+    return moment
 
 
 @click.command("today")
 @click.option("--date", "day_text", metavar="DATE", help="Preview another study day (YYYY-MM-DD).")
-@click.option("--limit", type=click.IntRange(min=0), help="Show at most N cards.")
+@click.option("--limit", type=COUNT, help="Show at most N cards.")
 @click.option("--all", "show_all", is_flag=True, help="Show every due card, ignoring the limit.")
 @click.option("--order", type=click.Choice(["retrievability", "due", "log", "random"]),
               help="Queue order (default: the 'order' setting).")
@@ -85,17 +103,17 @@ def _print_queue(app: App, queue: Any) -> None:
     out = console()
     if not queue.entries:
         if queue.due_total:
-            click.echo(_("Study day {day}: today's limit is reached ({done} self-tests done); "
+            echo(_("Study day {day}: today's limit is reached ({done} self-tests done); "
                          "{n} more due (review today --all).").format(
                 day=queue.day, done=queue.done_today, n=queue.due_total))
         elif queue.next_due is not None:
-            click.echo(_("Nothing due on {day}. Next self-test: {next}.").format(
+            echo(_("Nothing due on {day}. Next self-test: {next}.").format(
                 day=queue.day, next=queue.next_due.isoformat()))
         else:
-            click.echo(_("Nothing due on {day}, and no cards scheduled "
+            echo(_("Nothing due on {day}, and no cards scheduled "
                          "(import a log with 'review import PATH').").format(day=queue.day))
         return
-    click.echo(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
+    echo(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
         day=queue.day, shown=len(queue.entries), total=queue.due_total, done=queue.done_today))
     table = Table(box=None, pad_edge=False)
     for name in ("id", "topic", "section", "due", "R", "last", "note"):
@@ -107,7 +125,7 @@ def _print_queue(app: App, queue: Any) -> None:
                       rating_name(entry.last_rating) or "-", short(entry.last_note or "", 30))
     out.print(table)
     if queue.more:
-        click.echo(_("{n} more due beyond today's limit (review today --all, "
+        echo(_("{n} more due beyond today's limit (review today --all, "
                      "or review spread --days N).").format(n=queue.more))
 
 
@@ -121,12 +139,12 @@ def _grade_text(app: App, result: Any) -> str:
 
 
 @click.command("grade")
-@click.argument("card_id", type=int, metavar="ID")
+@click.argument("card_id", type=ID, metavar="ID")
 @click.argument("rating_text", metavar="RATING")
 @click.option("--note", help="A note kept with this self-test, shown next time.")
 @click.option("--at", "at_text", metavar="DATETIME",
               help="When the self-test was done, if earlier (local time).")
-@click.option("--duration", type=click.IntRange(min=0), metavar="SECONDS",
+@click.option("--duration", type=SECONDS, metavar="SECONDS",
               help="How long the self-test took.")
 @click.option("--write-back", is_flag=True, default=None,
               help="Also append the self-test to the row in the log file.")
@@ -142,13 +160,55 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
         review grade 12 7/10 --note "mixed up the chain rule"
         review grade 12 h --at "2026-11-29 20:30"
     """
-    from srs.grading import grade, parse_rating
+    from srs.grading import parse_rating
 
     rating = parse_rating(rating_text, list(app.config["score_thresholds"]))
     at = parse_moment(at_text, app, "--at") if at_text else None
-    # --write-back asks for it; without the flag the write_back setting decides, and a
-    # card from no log is then simply not written back.
+    result, back = record_grade(app, card_id, rating, at=at, note=note, duration=duration,
+                                write_back=write_back)
+    if as_json:
+        data = {
+            "id": result.card_id,
+            "rating": rating_name(result.rating),
+            "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
+            "retrievability_before": round(result.retrievability_before, 4),
+            "due": result.due.isoformat(),
+            "interval_days": result.interval_days,
+            "stability": result.stability,
+            "difficulty": result.difficulty,
+        }
+        if back is not None:
+            data["write_back"] = back
+        print_json(data)
+        return
+    echo(_grade_text(app, result))
+    _say_written(back)
+
+
+def _say_written(back: dict[str, Any] | None) -> None:
+    if back is not None and back["written"]:
+        echo(_("wrote {entry} to {file}:{line}").format(**back))
+    elif back is not None:
+        echo(_("not written back: {reason}").format(reason=back["reason"]))
+
+
+def record_grade(app: App, card_id: int, rating: int, *, at: datetime | None = None,
+                 note: str | None = None, duration: int | None = None,
+                 write_back: bool | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """Grade a card and, when asked or set, write the self-test back into its log.
+
+    `write_back`: True asks for it (a card from no log is then an error), False refuses
+    it, None leaves it to the write_back setting (a card from no log is then simply not
+    written back). Used by `grade` and by `session` alike. Returns the grade and what the
+    write-back did (None when none was wanted).
+    """
+    from srs.grading import grade
+
     wanted = bool(app.config["write_back"]) if write_back is None else write_back
+    if not wanted:
+        return app.sql_write(lambda conn: grade(
+            conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
+            at=at, note=note, duration=duration)), None
     skipped: list[str] = []
 
     def work(s: Any) -> tuple[Any, Any]:
@@ -177,41 +237,15 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
             commit(planned, backup_dir=app.paths.state_dir / "log-backups", now=now)
         return result, planned
 
-    if wanted:
-        result, planned = app.db.write(work)
-    else:
-        planned = None
-        result = app.sql_write(lambda conn: grade(
-            conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
-            at=at, note=note, duration=duration))
-    back: dict[str, Any] | None = None
+    result, planned = app.db.write(work)
     if planned is not None:
-        back = {"file": str(planned.path), "line": planned.edit.line,
-                "entry": planned.edit.entry, "written": planned.written,
-                "reason": planned.edit.reason or None}
-    elif skipped:
-        back = {"file": None, "line": None, "entry": None, "written": False,
-                "reason": skipped[-1]}
-    if as_json:
-        data = {
-            "id": result.card_id,
-            "rating": rating_name(result.rating),
-            "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
-            "retrievability_before": round(result.retrievability_before, 4),
-            "due": result.due.isoformat(),
-            "interval_days": result.interval_days,
-            "stability": result.stability,
-            "difficulty": result.difficulty,
-        }
-        if back is not None:
-            data["write_back"] = back
-        print_json(data)
-        return
-    click.echo(_grade_text(app, result))
-    if back is not None and back["written"]:
-        click.echo(_("wrote {entry} to {file}:{line}").format(**back))
-    elif back is not None:
-        click.echo(_("not written back: {reason}").format(reason=back["reason"]))
+        return result, {"file": str(planned.path), "line": planned.edit.line,
+                        "entry": planned.edit.entry, "written": planned.written,
+                        "reason": planned.edit.reason or None}
+    if skipped:
+        return result, {"file": None, "line": None, "entry": None, "written": False,
+                        "reason": skipped[-1]}
+    return result, None
 
 
 @click.command("undo")
@@ -235,22 +269,29 @@ def undo_cmd(app: App, as_json: bool) -> None:
                     "due": result.due.isoformat()})
         return
     what = rating_name(result.rating) if result.kind == "review" else _("new due date")
-    click.echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
+    echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
         what=what, id=result.card_id, topic=result.topic, day=result.due.isoformat()))
     if result.left_in_log:
-        click.echo(_("the self-test is still written in {place}; imports will not count it "
+        echo(_("the self-test is still written in {place}; imports will not count it "
                      "again, and you may delete it there").format(place=result.left_in_log))
 
 
 def _target_day(text: str, app: App) -> date:
-    match = re.fullmatch(r"\+(\d+)d?", text.strip())
+    match = re.fullmatch(r"\+(\d{1,6})d?", text.strip())
     if match:
-        return app.clock.day_of(app.now()) + timedelta(days=int(match.group(1)))
+        days = int(match.group(1))
+        if days > MOST_DAYS_AHEAD:
+            raise click.BadParameter(f"{plain(text)!r} is not between {FIRST_DAY} and "
+                                     f"{LAST_DAY}", param_hint="DATE")
+        return in_range(app.clock.day_of(app.now()) + timedelta(days=days), text, "DATE")
+    if re.fullmatch(r"\+\d+d?", text.strip()):
+        raise click.BadParameter(f"{plain(text)!r} is not between {FIRST_DAY} and {LAST_DAY}",
+                                 param_hint="DATE")
     return parse_date(text, "DATE")
 
 
 @click.command("set-due")
-@click.argument("card_id", type=int, metavar="ID")
+@click.argument("card_id", type=ID, metavar="ID")
 @click.argument("when", metavar="DATE|+Nd")
 @click.pass_obj
 def set_due_cmd(app: App, card_id: int, when: str) -> None:
@@ -266,12 +307,12 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
     day = _target_day(when, app)
     card = app.sql_write(lambda conn: set_due(conn, card_id, day, clock=app.clock,
                                               now=app.now()))
-    click.echo(_("card {id} ({topic}) is due on {day}").format(
+    echo(_("card {id} ({topic}) is due on {day}").format(
         id=card.id, topic=card.topic, day=day.isoformat()))
 
 
 @click.command("spread")
-@click.option("--days", type=int, required=True, help="Spread the backlog over N days.")
+@click.option("--days", type=DAYS, required=True, help="Spread the backlog over N days.")
 @click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
 @json_option
 @click.pass_obj
@@ -304,13 +345,13 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
              "from": m.old_due.isoformat(), "to": m.new_day.isoformat()} for m in moves]})
         return
     if not moves:
-        click.echo(_("nothing to spread: today's queue already fits the limit"))
+        echo(_("nothing to spread: today's queue already fits the limit"))
         return
     per_day = Counter(m.new_day for m in moves)
     for day in sorted(per_day):
-        click.echo(_("{day}: {n} moved there").format(day=day.isoformat(), n=per_day[day]))
+        echo(_("{day}: {n} moved there").format(day=day.isoformat(), n=per_day[day]))
     verb = _("would move") if dry_run else _("moved")
-    click.echo(_("{verb} {n} cards").format(verb=verb, n=len(moves)))
+    echo(_("{verb} {n} cards").format(verb=verb, n=len(moves)))
 
 
 HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%) · "
@@ -318,7 +359,7 @@ HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%
 
 
 @click.command("session")
-@click.option("--limit", type=click.IntRange(min=0), help="Stop after N cards.")
+@click.option("--limit", type=COUNT, help="Stop after N cards.")
 @click.pass_obj
 def session_cmd(app: App, limit: int | None) -> None:
     """Walk through today's queue, grading each self-test as you go.
@@ -332,7 +373,7 @@ def session_cmd(app: App, limit: int | None) -> None:
         printf 'g\\nh\\nq\\n' | review session
     """
     from srs.errors import SrsError
-    from srs.grading import grade, parse_rating, undo
+    from srs.grading import parse_rating, undo
     from srs.queue import build_queue
 
     thresholds = list(app.config["score_thresholds"])
@@ -347,37 +388,37 @@ def session_cmd(app: App, limit: int | None) -> None:
                 max_per_day=int(app.config["max_reviews_per_day"]))
             entries = [e for e in queue.entries if e.card.id not in skipped]
         if not entries:
-            click.echo(_("Done: {n} graded. Nothing more due today.").format(n=graded)
+            echo(_("Done: {n} graded. Nothing more due today.").format(n=graded)
                        if not queue.more else
                        _("Done: {n} graded; today's limit is reached.").format(n=graded))
             return
         entry = entries[0]
         card = entry.card
-        click.echo("")
-        click.echo(f"[{card.id}] {card.topic}")
+        echo("")
+        echo(f"[{card.id}] {card.topic}")
         if card.section:
-            click.echo(f"    {card.section}")
+            echo(f"    {card.section}")
         if card.notes:
             for line in card.notes.splitlines():
-                click.echo(f"    {line}")
-        click.echo("    " + _overdue(entry.overdue_days) + f" · R {entry.retrievability:.0%}")
+                echo(f"    {line}")
+        echo("    " + _overdue(entry.overdue_days) + f" · R {entry.retrievability:.0%}")
         if entry.last_note:
-            click.echo("    " + _("last time: {note}").format(note=entry.last_note))
+            echo("    " + _("last time: {note}").format(note=entry.last_note))
         while True:
-            click.echo(_("grade [a h g e, s, u, q, ?]: "), nl=False)
+            echo(_("grade [a h g e, s, u, q, ?]: "), nl=False)
             line = sys.stdin.readline()
             if not line:
-                click.echo("")
-                click.echo(_("Stopped: {n} graded.").format(n=graded))
+                echo("")
+                echo(_("Stopped: {n} graded.").format(n=graded))
                 return
             answer = line.strip().lower()
             if not interactive:
-                click.echo(answer)
+                echo(answer)
             if answer in ("q", "quit"):
-                click.echo(_("Stopped: {n} graded.").format(n=graded))
+                echo(_("Stopped: {n} graded.").format(n=graded))
                 return
             if answer in ("?", "help", ""):
-                click.echo(HELP)
+                echo(HELP)
                 continue
             if answer in ("s", "skip"):
                 skipped.add(card.id)
@@ -388,15 +429,14 @@ def session_cmd(app: App, limit: int | None) -> None:
                                                          now=app.now()))
                     skipped.discard(result.card_id)
                     graded = max(0, graded - 1)
-                    click.echo(_("undid card {id}").format(id=result.card_id))
+                    echo(_("undid card {id}").format(id=result.card_id))
                     break
                 rating = parse_rating(answer, thresholds)
-                outcome = app.sql_write(lambda c, card_id=card.id, rating=rating: grade(
-                    c, card_id, rating, engine=app.sql_engine(c), clock=app.clock,
-                    now=app.now()))
+                outcome, back = record_grade(app, card.id, rating)
             except SrsError as err:
-                click.echo(_("Error: {message}").format(message=err), err=True)
+                echo(_("Error: {message}").format(message=err), err=True)
                 continue
             graded += 1
-            click.echo(_grade_text(app, outcome))
+            echo(_grade_text(app, outcome))
+            _say_written(back)
             break

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.output import json_option, print_json
+from cli.output import echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -86,21 +86,21 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
             for info in file.parsed.table_info:
                 read = (_("{n} rows").format(n=info.rows) if not info.skipped
                         else _("skipped: {reason}").format(reason=info.skipped))
-                click.echo(_("{file}:{line}: table [{columns}]: {read}").format(
+                echo(_("{file}:{line}: table [{columns}]: {read}").format(
                     file=file.name,
                     line=info.line, columns=info.describe(), read=read))
         for outcome in report.outcomes:
             label = f" {outcome.topic}" if outcome.topic else ""
-            click.echo(f"{outcome.describe()}{label}")
+            echo(f"{outcome.describe()}{label}")
     else:
         for warning in report.warnings:
-            click.echo(str(warning), err=True)
+            echo(str(warning), err=True)
     for note in report.notes:
-        click.echo(_("note: {note}").format(note=note), err=True)
+        echo(_("note: {note}").format(note=note), err=True)
     for moved in report.moved:
-        click.echo(_("log moved: {old} is now {new}; its cards stay as they are").format(
+        echo(_("log moved: {old} is now {new}; its cards stay as they are").format(
             old=moved["from"], new=moved["to"]))
-    click.echo(_(
+    echo(_(
         "{created} new, {updated} updated, {unchanged} unchanged cards; "
         "{reviews} reviews added; {pending} pending; {warnings} warnings"
     ).format(created=report.cards_created, updated=report.cards_updated,
@@ -110,10 +110,10 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
         + (_("; {n} rows skipped (rest days, repeats)").format(n=report.skipped)
            if report.skipped else ""))
     if report.no_longer_in_log:
-        click.echo(_("no longer in the log (kept): cards {ids}").format(
+        echo(_("no longer in the log (kept): cards {ids}").format(
             ids=", ".join(map(str, report.no_longer_in_log))))
     if dry_run:
-        click.echo(_("dry run: nothing written"))
+        echo(_("dry run: nothing written"))
 
 
 def _stderr():  # type: ignore[no-untyped-def]

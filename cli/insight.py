@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.output import console, json_option, print_json
+from cli.output import DAYS, console, echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -146,24 +146,24 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
         return
     cards, due, reviews, memory = data["cards"], data["due"], data["reviews"], data["memory"]
     out = console()
-    click.echo(_("Study day {day}").format(day=data["today"]))
-    click.echo(_("Cards: {total} ({new} new, {learning} learning, {review} in review, "
+    echo(_("Study day {day}").format(day=data["today"]))
+    echo(_("Cards: {total} ({new} new, {learning} learning, {review} in review, "
                  "{relearning} relearning; {suspended} suspended; {gone} no longer in the log)")
                .format(gone=cards["not_in_log"], **{k: v for k, v in cards.items()
                                                    if k != "not_in_log"}))
-    click.echo(_("Due: {today} today ({overdue} overdue), {week} within 7 days").format(**due))
+    echo(_("Due: {today} today ({overdue} overdue), {week} within 7 days").format(**due))
     for label, key in ((_("last 30 days"), "last_30_days"), (_("last 365 days"),
                                                               "last_365_days")):
         window = reviews[key]
-        click.echo(_("Self-tests, {label}: {n} ({per_day} a day), {studied} first studies")
+        echo(_("Self-tests, {label}: {n} ({per_day} a day), {studied} first studies")
                    .format(label=label, n=window["self_tests"], per_day=window["per_day"],
                            studied=window["studied"]))
     if memory["cards"]:
-        click.echo(_("Memory: average stability {s} days, average retrievability {r:.0%}")
+        echo(_("Memory: average stability {s} days, average retrievability {r:.0%}")
                    .format(s=memory["average_stability"], r=memory["average_retrievability"]))
     retention = data["true_retention"]
     if retention["months"]:
-        click.echo(_("True retention (passed self-tests of cards in review):"))
+        echo(_("True retention (passed self-tests of cards in review):"))
         table = Table(box=None, pad_edge=False)
         for name in ("month", "self-tests", "passed", "retention"):
             table.add_column(_(name), justify="left" if name == "month" else "right")
@@ -173,11 +173,11 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
         table.add_row(_("all"), str(retention["self_tests"]), str(retention["passed"]),
                       f"{retention['overall']:.1%}")
         out.print(table)
-    click.echo("")
+    echo("")
     click.echo(heatmap_chart(stats.days, stats.today))
-    click.echo("")
+    echo("")
     click.echo(forecast_chart(stats.forecast.days, _width()))
-    click.echo(_("Backlog (due before today): {n}").format(n=stats.forecast.backlog))
+    echo(_("Backlog (due before today): {n}").format(n=stats.forecast.backlog))
 
 
 def _plot_stats(path: str, stats: Any) -> None:
@@ -195,7 +195,7 @@ def _plot_stats(path: str, stats: Any) -> None:
 
 
 @click.command("forecast")
-@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True,
+@click.option("--days", type=DAYS, default=30, show_default=True,
               help="How many study days ahead, today first.")
 @json_option
 @_plot_option
@@ -226,7 +226,7 @@ def forecast_cmd(app: App, days: int, as_json: bool, plot_file: str | None) -> N
         return
     click.echo(forecast_chart(result.days, _width()))
     total = sum(n for _d, n in result.days)
-    click.echo(_("Backlog (due before today): {backlog}; due in the next {days} days: {total}")
+    echo(_("Backlog (due before today): {backlog}; due in the next {days} days: {total}")
                .format(backlog=result.backlog, days=days, total=total))
 
 
@@ -272,7 +272,7 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
             return
         which = _("the default parameters") if reverted.is_default else _(
             "the previous parameters")
-        click.echo(_("back to {which}; {n} cards rescheduled").format(
+        echo(_("back to {which}; {n} cards rescheduled").format(
             which=which, n=reverted.rescheduled))
         return
     started = time.perf_counter()
@@ -292,20 +292,20 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
         print_json(data)
         return
     history = data["history"]
-    click.echo(_("History: {tests} self-tests on {cards} cards ({reviews} graded events)")
+    echo(_("History: {tests} self-tests on {cards} cards ({reviews} graded events)")
                .format(tests=history["self_tests"], cards=history["cards"],
                        reviews=history["reviews"]))
     current = _("current (default)") if result.current_is_default else _("current (fitted)")
-    click.echo(_score_line(current, data["current"]))
+    echo(_score_line(current, data["current"]))
     if data["new"] is not None:
-        click.echo(_score_line(_("fitted"), data["new"]))
-        click.echo(_("fitted parameters: {values}").format(
+        echo(_score_line(_("fitted"), data["new"]))
+        echo(_("fitted parameters: {values}").format(
             values=", ".join(f"{p:.4f}" for p in data["new"]["parameters"])))
     if result.applied:
-        click.echo(_("applied; {n} cards rescheduled ('review optimize --revert' undoes it)")
+        echo(_("applied; {n} cards rescheduled ('review optimize --revert' undoes it)")
                    .format(n=result.rescheduled))
     elif result.reason:
-        click.echo(result.reason)
+        echo(result.reason)
     elif result.better:
-        click.echo(_("the fitted parameters fit better; 'review optimize --apply' uses them"))
-    click.echo(_("took {s:.2f} s").format(s=data["seconds"]))
+        echo(_("the fitted parameters fit better; 'review optimize --apply' uses them"))
+    echo(_("took {s:.2f} s").format(s=data["seconds"]))

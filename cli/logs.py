@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.output import console, json_option, print_json
+from cli.output import console, echo, json_option, plain, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -32,7 +32,6 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.markup import escape
     from rich.table import Table
 
     from srs.logs import list_logs
@@ -44,7 +43,7 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
         print_json([info.to_json(app.tz) for info in found])
         return
     if not found:
-        click.echo(_("no logs imported yet (review import PATH)"))
+        echo(_("no logs imported yet (review import PATH)"))
         return
     table = Table(box=None, pad_edge=False)
     for name in ("id", "path", "rows", "cards", "pending", "planned", "imported", "file"):
@@ -52,7 +51,7 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
     for info in found:
         when = info.imported_at.astimezone(app.tz).strftime("%m-%d %H:%M") \
             if info.imported_at else "-"
-        table.add_row(str(info.id), escape(info.path), str(info.rows), str(info.cards),
+        table.add_row(str(info.id), plain(info.path), str(info.rows), str(info.cards),
                       str(info.pending), str(info.planned), when, STATES[info.state])
     console().print(table)
 
@@ -75,5 +74,5 @@ def move_cmd(app: App, old: str, new: str, as_json: bool) -> None:
     if as_json:
         print_json(info.to_json(app.tz))
         return
-    click.echo(_("log {id} is now {path} ({cards} cards)").format(
+    echo(_("log {id} is now {path} ({cards} cards)").format(
         id=info.id, path=info.path, cards=info.cards))

@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from cli.output import echo
 from srs import __version__
 from srs.errors import SrsError
+from srs.text import plain
 
 # name -> "module:attribute"; one module per command group.
 COMMANDS = {
@@ -36,6 +38,7 @@ COMMANDS = {
     "optimize": "cli.insight:optimize_cmd",
     "export": "cli.backup:export_cmd",
     "restore": "cli.backup:restore_cmd",
+    "check": "cli.check:check_cmd",
 }
 
 
@@ -56,17 +59,22 @@ class LazyGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Run, turning every error into one line on stderr (no usage block)."""
         kwargs["standalone_mode"] = False
+        given = kwargs.get("args", args[0] if args else None)
+        bad = _not_utf8(list(sys.argv[1:] if given is None else given))
+        if bad is not None:
+            echo(f"Error: {bad}", err=True)
+            sys.exit(2)
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as err:
             hint = f" (see '{err.ctx.command_path} -h')" if err.ctx is not None else ""
-            click.echo(f"Error: {err.format_message()}{hint}", err=True)
+            echo(f"Error: {err.format_message()}{hint}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            click.echo(f"Error: {err.format_message()}", err=True)
+            echo(f"Error: {err.format_message()}", err=True)
             sys.exit(err.exit_code)
         except click.Abort:
-            click.echo("Aborted.", err=True)
+            echo("Aborted.", err=True)
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
@@ -75,6 +83,46 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except SrsError as err:
             raise click.ClickException(str(err)) from None
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise
+        except Exception as err:  # noqa: BLE001 - the edge: one line, never a traceback
+            raise click.ClickException(_explained(err, ctx)) from None
+
+
+def _not_utf8(args: list[str]) -> str | None:
+    """Say which argument holds bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    from srs.i18n import _
+
+    for arg in args:
+        if "\x00" in arg:  # no real command line can hold one; a caller in-process can
+            return _("argument {value} holds a NUL character").format(
+                value=f"'{plain(arg)}'")
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            return _("argument {value} is not UTF-8 text; write it (or rename the file) in "
+                     "UTF-8").format(value=f"'{plain(arg)}'")
+    return None
+
+
+def _explained(err: Exception, ctx: click.Context) -> str:
+    """One line for an error no command turned into a domain error."""
+    import os
+    import traceback
+
+    from srs.errors import storage_error
+    from srs.i18n import _
+
+    app = ctx.obj
+    where = app.shown_database if app is not None else "?"
+    known = storage_error(err, where)
+    if known is not None:
+        return str(known)
+    if os.environ.get("SRS_DEBUG"):
+        traceback.print_exc()
+    if isinstance(err, UnicodeError):
+        return _("text that is not valid UTF-8: {reason}").format(reason=err)
+    return _("internal error ({kind}: {reason}); nothing more was written. Set SRS_DEBUG=1 "
+             "to see where, and please report it").format(
+                 kind=type(err).__name__, reason=str(err).splitlines()[0] if str(err) else "")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,10 +152,10 @@ def _rescheduled(result: Any) -> None:
     if not result.moved:
         return
     if result.previous is None:
-        click.echo(_("the schedule now counts elapsed time in study days: every card was "
+        echo(_("the schedule now counts elapsed time in study days: every card was "
                      "replayed, {n} due dates moved").format(n=result.moved), err=True)
     else:
-        click.echo(_("study days changed (timezone or day_starts_at): every card was "
+        echo(_("study days changed (timezone or day_starts_at): every card was "
                      "replayed, {n} due dates moved").format(n=result.moved), err=True)
 
 

@@ -10,7 +10,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scheduler.files import DaemonError, DaemonFiles, already_running, lock_held
+from scheduler.files import (
+    DaemonError,
+    DaemonFiles,
+    already_running,
+    lock_held,
+    lock_holder,
+)
 from srs.i18n import _
 
 START_TIMEOUT = 20.0
@@ -26,14 +32,38 @@ class Running:
     running: bool
     pid: int | None
     since: str | None
+    # Processes named by the daemon's files that are not the daemon, and so left alone.
+    strangers: tuple[str, ...] = ()
+
+
+def is_daemon_process(pid: int) -> bool:
+    """Whether process `pid` runs `review daemon run` (its command line, from /proc)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(words[i:i + 2] == [b"daemon", b"run"] for i in range(len(words) - 1))
 
 
 def state(files: DaemonFiles) -> Running:
-    """Whether the daemon runs (it holds the lock), with its pid and start time."""
-    if not lock_held(files.lock_file):
-        return Running(False, None, None)
-    since = files.read_state().get("since")
-    return Running(True, files.read_pid(), str(since) if since else None)
+    """Find the daemon: the process that holds its lock and runs `review daemon run`.
+
+    The pid file is never trusted on its own: a pid in it that is not the daemon, or a
+    process holding the lock that is not the daemon, is named in `strangers`.
+    """
+    strangers: list[str] = []
+    holder = lock_holder(files.lock_file)
+    pid = holder if holder is not None and is_daemon_process(holder) else None
+    if holder is not None and pid is None:
+        strangers.append(_("pid {pid} holds {file} but is not the srs daemon; left alone")
+                         .format(pid=holder, file=files.lock_file))
+    recorded = files.read_pid()
+    if recorded is not None and recorded not in (pid, holder) and _alive(recorded):
+        strangers.append(_("pid {pid} in {file} is not the srs daemon; left alone").format(
+            pid=recorded, file=files.pid_file))
+    facts = files.read_state()
+    since = facts.get("since") if pid is not None and facts.get("pid") == pid else None
+    return Running(pid is not None, pid, str(since) if since else None, tuple(strangers))
 
 
 def _alive(pid: int) -> bool:
@@ -43,6 +73,37 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def _gone(files: DaemonFiles, pid: int) -> bool:
+    return lock_holder(files.lock_file) != pid and not _alive(pid)
+
+
+def _terminate(files: DaemonFiles, pid: int) -> bool:
+    """Send SIGTERM to `pid` if it still is the daemon; False when it is not (or is gone).
+
+    Through a pidfd where there is one: the check and the signal then reach the same
+    process even if the daemon exits and its pid is reused in between.
+    """
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    except (AttributeError, OSError):  # not Linux, or a kernel before 5.3
+        handle = None
+    try:
+        if lock_holder(files.lock_file) != pid or not is_daemon_process(pid):
+            return False
+        if handle is None:
+            os.kill(pid, signal.SIGTERM)
+        else:
+            signal.pidfd_send_signal(handle, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    finally:
+        if handle is not None:
+            os.close(handle)
     return True
 
 
@@ -75,8 +136,14 @@ def start(files: DaemonFiles, env: dict[str, str], *, check_every: float | None 
     Raises:
         DaemonError: one is already running, or the new one did not come up.
     """
-    if lock_held(files.lock_file):
+    if state(files).running:
         raise already_running(files)
+    if lock_held(files.lock_file):
+        holder = lock_holder(files.lock_file)
+        raise DaemonError(_("{lock} is held by {who}, which is not the srs daemon; the daemon "
+                            "cannot start until that process ends").format(
+            lock=files.lock_file,
+            who=_("pid {pid}").format(pid=holder) if holder else _("another process")))
     from srs.paths import make_private_dir
 
     make_private_dir(files.state_dir)
@@ -95,7 +162,7 @@ def start(files: DaemonFiles, env: dict[str, str], *, check_every: float | None 
     pid = int(launcher.stdout.strip())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if files.read_pid() == pid and lock_held(files.lock_file):
+        if files.read_pid() == pid and lock_holder(files.lock_file) == pid:
             return state(files)
         if not _alive(pid):
             break
@@ -108,28 +175,26 @@ def start(files: DaemonFiles, env: dict[str, str], *, check_every: float | None 
         reason=tail or _("no output"), log=files.log_file))
 
 
-def stop(files: DaemonFiles, *, timeout: float = STOP_TIMEOUT) -> int | None:
-    """Send SIGTERM to the daemon and wait until it has exited; its pid, None if none ran.
+def stop(files: DaemonFiles, *, timeout: float = STOP_TIMEOUT) -> Running:
+    """Send SIGTERM to the daemon and wait until it has exited.
+
+    Returns what was found before the stop (not running: nothing was signalled). A
+    process the pid file names that is not the daemon is never signalled.
 
     Raises:
         DaemonError: it did not exit within `timeout` seconds.
     """
-    current = state(files)
-    if not current.running:
+    found = state(files)
+    if not found.running or found.pid is None:
         files.remove_running()
-        return None
-    pid = current.pid
-    if pid is None:
-        raise DaemonError(_("a daemon holds {lock} but its pid file is missing; "
-                            "stop it by hand").format(lock=files.lock_file))
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return pid
+        return found
+    pid = found.pid
+    if not _terminate(files, pid):
+        return found
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not lock_held(files.lock_file) and not _alive(pid):
-            return pid
+        if _gone(files, pid):
+            return found
         time.sleep(0.05)
     raise DaemonError(_("the daemon (pid {pid}) did not stop within {seconds:.0f} s").format(
         pid=pid, seconds=timeout))

@@ -107,8 +107,10 @@ class Daemon:
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the exit status."""
+        self._leave_folder()
         lock = DaemonLock(self.files.lock_file)
-        if not lock.acquire():
+        # Patience: a `review daemon status` may be probing the lock at this very moment.
+        if not lock.acquire(patience=1.0):
             raise already_running(self.files)
         try:
             self._install_signals()
@@ -137,6 +139,24 @@ class Daemon:
             self.files.remove_running()
             lock.release()
             log.info(_("daemon stopped"))
+
+    def _leave_folder(self) -> None:
+        """Work in `/`, so the daemon never keeps the folder it was started from busy (a
+        drive that could not be unmounted, a folder that could not be removed).
+
+        Every path it keeps is made absolute first; a relative reminders.command is refused
+        when it is set, as it would be looked for in `/`.
+        """
+        from dataclasses import replace
+
+        from scheduler.files import absolute_url
+
+        self.paths = replace(self.paths, config_dir=self.paths.config_dir.resolve(),
+                             data_dir=self.paths.data_dir.resolve(),
+                             state_dir=self.paths.state_dir.resolve())
+        self.files = replace(self.files, state_dir=self.files.state_dir.resolve())
+        self.url = absolute_url(self.url)
+        os.chdir("/")
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
@@ -278,10 +298,13 @@ class Daemon:
                 if self._stop.is_set():
                     return
                 work()
-        except (SrsError, SQLAlchemyError, OSError) as err:
+        except Exception as err:  # noqa: BLE001 - the daemon outlives any one job
             self._failures += 1
             delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_LAST)
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if not isinstance(err, (SrsError, SQLAlchemyError, OSError)):
+                reason = f"{type(err).__name__}: {reason}"
+                log.debug("%s", what, exc_info=True)
             log.warning(_("{what} failed: {reason}; trying again in {seconds:.0f} s").format(
                 what=what, reason=reason, seconds=delay))
             self._submit(self.remind, "retry", delay)
@@ -406,7 +429,19 @@ class Daemon:
         for path in added:
             self._baselines.setdefault(path, None)
             if catch_up and Path(path).exists():
-                self._reimport(path)
+                self._caught(_("import of {path}").format(path=path),
+                             lambda path=path: self._reimport(path))
+
+    def _caught(self, what: str, work: Callable[[], None]) -> None:
+        """Run part of a job whose failure must not stop the rest (a log that cannot be
+        imported must not hold back the reminder owed): logged, and the job goes on."""
+        try:
+            work()
+        except Exception as err:  # noqa: BLE001 - logged; the rest of the job goes on
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            log.warning(_("{what} failed: {reason}").format(
+                what=what, reason=f"{type(err).__name__}: {reason}"))
+            log.debug("%s", what, exc_info=True)
 
     def log_saved(self, path: str) -> None:
         """A followed log was written: import it once the writes have settled (debounce)."""

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,9 @@ class DaemonFiles:
         return self.state_dir / f"{self.stem}.json"
 
     def read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
+        """The pid the pid file names: a hint for people, never proof of which process is
+        the daemon (anyone who can write the file can put any number in it)."""
+        return _read_pid(self.pid_file)
 
     def read_state(self) -> dict[str, Any]:
         try:
@@ -101,6 +101,15 @@ class DaemonFiles:
             path.unlink(missing_ok=True)
 
 
+def _read_pid(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    # 0 and negative numbers name process groups, or every process, to kill().
+    return pid if pid > 0 else None
+
+
 def _replace(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
@@ -119,24 +128,41 @@ def daemon_files(paths: Paths, url: str) -> DaemonFiles:
 
 
 class DaemonLock:
-    """An exclusive lock (flock) held by the running daemon for as long as it lives."""
+    """An exclusive lock (flock) held by the running daemon for as long as it lives.
+
+    The holder writes its pid into the lock file as well, for systems without /proc/locks.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> bool:
-        """Take the lock; False when another process holds it."""
+    def acquire(self, *, shared: bool = False, patience: float = 0.0) -> bool:
+        """Take the lock; False when another process holds it.
+
+        Args:
+            shared: take a shared lock, as a probe does (probes never exclude each other).
+            patience: seconds to keep trying, so that a probe holding the lock for an
+                instant does not pass for a running daemon.
+        """
         from srs.paths import make_private_dir
 
         make_private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.02)
         self._fd = fd
+        if not shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return True
 
     def release(self) -> None:
@@ -147,19 +173,46 @@ class DaemonLock:
 
 
 def lock_held(path: Path) -> bool:
-    """Whether a daemon holds the lock at `path` (tried without waiting, then let go)."""
+    """Whether some process holds the lock at `path` (tried without waiting, then let go)."""
     if not path.exists():
         return False
     probe = DaemonLock(path)
-    if probe.acquire():
+    if probe.acquire(shared=True):
         probe.release()
         return False
     return True
 
 
+def lock_holder(path: Path) -> int | None:
+    """The pid of the process holding the exclusive lock at `path`; None when none does.
+
+    Read from the kernel's table of locks (/proc/locks), which no file in the state folder
+    can fake. Where that table is missing or does not show the lock, the pid the holder
+    wrote into the lock file is taken, but only while the lock is really held.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    try:
+        table = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        table = ""
+    # A line reads "1: FLOCK  ADVISORY  WRITE 1234 fe:01:5678 0 EOF" (the device in hex);
+    # a process waiting for a lock has "->" after the number and is skipped.
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if fields[1:4] == ["FLOCK", "ADVISORY", "WRITE"] and fields[5:6] == [inode] \
+                and fields[4].isdigit() and int(fields[4]) > 0:
+            return int(fields[4])
+    return _read_pid(path) if lock_held(path) else None
+
+
 def already_running(files: DaemonFiles) -> DaemonError:
-    pid = files.read_pid()
-    since = files.read_state().get("since")
+    pid = lock_holder(files.lock_file)
+    recorded = files.read_state()
+    since = recorded.get("since") if pid is not None and recorded.get("pid") == pid else None
     who = _("pid {pid}").format(pid=pid) if pid else _("pid unknown")
     if since:
         who += _(", since {since}").format(since=since)

@@ -47,6 +47,18 @@ class App:
         return self.db_url or os.environ.get("SRS_DATABASE_URL") or (
             f"sqlite:///{self.paths.default_db}")
 
+    @property
+    def shown_database(self) -> str:
+        """The database as a message names it: its file, or its URL without the password."""
+        import re
+
+        from srs.sql import sqlite_path
+
+        path = sqlite_path(self.url)
+        if path is not None:
+            return str(path)
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.url)
+
     @cached_property
     def db(self) -> Database:
         from srs.db import open_database
@@ -98,6 +110,13 @@ class App:
         if self._raw is not None:
             return writing(self._raw, work)
         return self.db.write(lambda session: work(SessionConn(session)))
+
+    def sql_dialect(self) -> str:
+        """The database's dialect (sqlite, postgresql), read without opening SQLAlchemy
+        when the plain path serves."""
+        if self._raw is not None:
+            return "sqlite"
+        return str(self.db.engine.dialect.name)
 
     def sql_engine(self, conn: SqlConn) -> Engine:
         """The FSRS engine from the config and the parameters stored in the database."""

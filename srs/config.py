@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -110,12 +111,19 @@ _STEP = re.compile(r"^(\d+)\s*([smhd])$")
 _STEP_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
+LONGEST_STEP = timedelta(days=365)  # a learning step longer than a year is a typing slip
+MOST_STEPS = 20
+
+
 def parse_step(text: str) -> timedelta:
-    """A learning step such as `10m`, `1h` or `1d`."""
+    """A learning step such as `10m`, `1h` or `1d`, from one second to a year."""
     match = _STEP.match(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
+    if not match or int(match.group(1)) == 0 or len(match.group(1)) > 9:
         raise ValueError(text)
-    return timedelta(**{_STEP_UNITS[match.group(2)]: int(match.group(1))})
+    step = timedelta(**{_STEP_UNITS[match.group(2)]: int(match.group(1))})
+    if step > LONGEST_STEP:
+        raise ValueError(text)
+    return step
 
 
 def _split_list(text: str) -> list[str]:
@@ -123,13 +131,14 @@ def _split_list(text: str) -> list[str]:
 
 
 def _steps(key: str) -> tuple[Parser, Checker]:
-    expected = "durations such as 10m,1h,1d separated by commas, or none"
+    expected = ("durations from 1s to 365d such as 10m,1h,1d separated by commas (at most "
+                f"{MOST_STEPS}), or none")
 
     def parse(text: str) -> Value:
         return [] if text.strip().lower() in ("", "none", "off") else _split_list(text)
 
     def check(value: Value) -> Value:
-        if not isinstance(value, list):
+        if not isinstance(value, list) or len(value) > MOST_STEPS:
             raise _bad(key, value, expected)
         for step in value:
             try:
@@ -209,6 +218,33 @@ def _string_check(key: str) -> Callable[[Value], Value]:
     return check
 
 
+def _command_parse(text: str) -> Value:
+    """A command typed for the command channel, refused when its program would not be found
+    by the daemon, which runs in `/` (a bare name is looked up on PATH now, as it is then)."""
+    import shlex
+    import shutil
+
+    try:
+        words = shlex.split(text)
+    except ValueError as err:
+        raise ConfigError(_("cannot read reminders.command {command!r}: {reason}").format(
+            command=text, reason=err)) from None
+    program = words[0] if words else ""
+    if not program or os.path.isabs(program):
+        return text
+    if "/" in program:
+        raise ConfigError(_(
+            "reminders.command {program!r} is a relative path and the daemon runs in /; "
+            "give an absolute path such as {absolute}").format(
+                program=program,
+                absolute=shlex.quote(os.path.abspath(os.path.expanduser(program)))))
+    if shutil.which(program) is None:
+        raise ConfigError(_(
+            "reminders.command {program!r} is not found on PATH; give an absolute path "
+            "to the program").format(program=program))
+    return text
+
+
 def _words_check(key: str) -> Callable[[Value], Value]:
     def check(value: Value) -> Value:
         if not isinstance(value, list) or not all(
@@ -265,7 +301,7 @@ def _keys() -> dict[str, Key]:
             "local time range without reminders; empty turns it off"),
         Key("reminders.channels", lambda: ["log"], _split_list, _channels_check,
             "where reminders go: log, desktop, command, apprise URLs"),
-        Key("reminders.command", lambda: "", lambda t: t, _string_check("reminders.command"),
+        Key("reminders.command", lambda: "", _command_parse, _string_check("reminders.command"),
             "program run by the command channel with title and body as arguments"),
     ]
     return {key.name: key for key in keys}
@@ -309,19 +345,15 @@ class Config:
             raise _unknown(name)
         key = KEYS[name]
         value = key.check(key.parse(text))
-        values = dict(self._values)
-        values[name] = value
-        _write(self.path, values)
-        self._values = values
+        self._values = _update(self.path, lambda values: {**values, name: value})
         return value
 
     def unset(self, name: str) -> None:
         """Go back to the default for `name`."""
         if name not in KEYS:
             raise _unknown(name)
-        values = {k: v for k, v in self._values.items() if k != name}
-        _write(self.path, values)
-        self._values = values
+        self._values = _update(
+            self.path, lambda values: {k: v for k, v in values.items() if k != name})
 
 
 def _flatten(table: dict[str, Value], prefix: str = "") -> dict[str, Value]:
@@ -361,10 +393,49 @@ def load(path: Path) -> Config:
     return Config(path, values)
 
 
-def _write(path: Path, values: dict[str, Value]) -> None:
-    import tomli_w
+def _cannot_write(path: Path, err: OSError) -> ConfigError:
+    return ConfigError(_("cannot write {path}: {reason}").format(
+        path=path, reason=err.strerror or err))
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the lock that every writer of config.toml takes (a file beside it), so that
+    two commands setting different keys at once both keep their change."""
+    import fcntl
 
     from srs.paths import make_private_dir
+
+    lock_file = path.with_name(f".{path.name}.lock")
+    try:
+        make_private_dir(path.parent)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # lets the lock go
+
+
+def _update(path: Path, change: Callable[[dict[str, Value]], dict[str, Value]]
+            ) -> dict[str, Value]:
+    """Apply `change` to the settings in the file as they are now (read again under the
+    lock, not as this process saw them earlier), write them, and return them."""
+    with _locked(path):
+        values = change(dict(load(path)._values))
+        _write(path, values)
+    return values
+
+
+def _write(path: Path, values: dict[str, Value]) -> None:
+    """Replace config.toml in one step: a reader sees the old file or the new, and a failed
+    write (a full disk) leaves the old one as it was and no temporary file behind. A
+    symlinked config.toml is written through to the file it points to."""
+    import tomli_w
+
+    from srs.atomic import replace_file
 
     nested: dict[str, Value] = {}
     for name in sorted(values):
@@ -373,14 +444,12 @@ def _write(path: Path, values: dict[str, Value]) -> None:
         for parent in parents:
             table = table.setdefault(parent, {})
         table[leaf] = values[name]
-    make_private_dir(path.parent)
-    tmp = path.with_name(path.name + ".tmp")
-    # Private: a value may hold a secret (an apprise URL with a token).
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-        tomli_w.dump(nested, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    data = tomli_w.dumps(nested).encode("utf-8")
+    try:
+        # Private (0600): a value may hold a secret (an apprise URL with a token).
+        replace_file(path, data, private=True)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
 
 
 def show_value(value: Value) -> str:

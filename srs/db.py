@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from srs.errors import DatabaseError
+from srs.errors import DatabaseError, SrsError
 from srs.i18n import _
 from srs.schema import KNOWN_REVISIONS, SCHEMA_HEAD  # the newest migration, checked on open
 
@@ -145,11 +145,17 @@ class Database:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _unreachable(self, err: Exception) -> DatabaseError:
+    def _unreachable(self, err: Exception) -> SrsError:
+        from srs.errors import storage_error
+
+        where = str(self.sqlite_path) if self.sqlite_path is not None else self.shown_url
+        known = storage_error(err, where)
+        if known is not None:
+            return known
         reason = str(getattr(err, "orig", err)).strip().splitlines()
         return DatabaseError(
             _("cannot open database {url}: {reason}").format(
-                url=self.shown_url, reason=reason[0] if reason else type(err).__name__
+                url=where, reason=reason[0] if reason else type(err).__name__
             )
         )
 

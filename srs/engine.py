@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from copy import copy
@@ -14,7 +15,7 @@ from fsrs import Rating, Scheduler, State
 from fsrs import scheduler as fsrs_scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from srs.errors import ConfigError
+from srs.errors import ConfigError, SrsError
 from srs.i18n import _
 
 if TYPE_CHECKING:
@@ -82,6 +83,23 @@ def validate_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
 
 
 _RATINGS = {int(r): r for r in Rating}
+
+
+class StateError(SrsError):
+    """A stored card state the scheduler cannot take (a hand edit, a damaged database)."""
+
+
+def unusable(state: CardState) -> str | None:
+    """Why a stored state cannot be scheduled from, None when it can."""
+    if state.state not in (1, 2, 3):
+        return _("state {value}").format(value=state.state)
+    if state.stability is not None and not (math.isfinite(state.stability)
+                                            and state.stability > 0):
+        return _("stability {value}").format(value=state.stability)
+    if state.difficulty is not None and not (math.isfinite(state.difficulty)
+                                             and 1 <= state.difficulty <= 10):
+        return _("difficulty {value}").format(value=state.difficulty)
+    return None
 _CACHE_LIMIT = 50_000  # moments and days remembered: a log has a few thousand dates
 
 
@@ -140,6 +158,11 @@ class Engine:
         return self.day_of(state.last_review) if state.last_review is not None else None
 
     def _fsrs_card(self, card_id: int, state: CardState) -> FsrsCard:
+        reason = unusable(state)
+        if reason is not None:
+            raise StateError(_("card {id}'s stored state is unusable ({reason}); run 'review "
+                               "check --repair' to re-derive it from its history").format(
+                                   id=card_id, reason=reason))
         last = self.last_day(state)
         return FsrsCard(card_id=card_id, state=State(state.state), step=state.step,
                         stability=state.stability, difficulty=state.difficulty,
@@ -206,8 +229,9 @@ class Engine:
         return self._state(card, last)
 
     def retrievability(self, state: CardState, day: date) -> float:
-        """The chance of passing a self-test on study day `day`."""
-        if state.last_review is None or state.stability is None:
+        """The chance of passing a self-test on study day `day` (0 for a state that is
+        unusable: such a card is shown first, as if never reviewed)."""
+        if state.last_review is None or state.stability is None or unusable(state):
             return 0.0
         card = self._fsrs_card(0, state)
         assert card.last_review is not None

@@ -16,17 +16,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, delete, func, insert, select, text
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -51,57 +49,19 @@ class ExportError(SrsError):
 # -- files --------------------------------------------------------------------------------
 
 
-def _default_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
                  check: Callable[[], None] | None = None) -> None:
-    """Replace `path` with `data` all at once: a temporary file beside it, fsync, rename.
+    """Replace `path` with `data` all at once (see srs/atomic.py); a new file gets `mode`.
 
-    An existing file keeps its permissions; a new one gets `mode` (default: as the umask
-    allows). `check` runs just before the rename and may raise to leave `path` as it was.
+    `check` runs just before the rename and may raise to leave `path` as it was.
     """
-    path = Path(path)
-    folder = path.parent
+    from srs.atomic import replace_file
+
     try:
-        keep = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        keep = _default_mode() if mode is None else mode
+        replace_file(Path(path), data, mode=mode, check=check)
     except OSError as err:
         raise ExportError(_("cannot write {path}: {reason}").format(
-            path=path, reason=err.strerror)) from None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise ExportError(_("cannot write {path}: {reason}").format(
-            path=path, reason=err.strerror)) from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, keep)
-        if check is not None:
-            check()
-        os.replace(tmp, path)
-    except OSError as err:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise ExportError(_("cannot write {path}: {reason}").format(
-            path=path, reason=err.strerror)) from None
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with suppress(OSError):  # the rename itself survives a crash once the folder is synced
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            path=path, reason=err.strerror or err)) from None
 
 
 # -- the JSON backup ----------------------------------------------------------------------
@@ -203,29 +163,36 @@ def _not_backup(reason: str) -> ExportError:
 
 
 def parse_backup(text_: str) -> dict[str, Any]:
-    """Read a backup file's text and check its shape (not yet against a database)."""
+    """Read a backup file's text and check all of it, before anything of it is written.
+
+    Raises ExportError for text that is no srs backup or one from a newer srs, and
+    `srs.backupcheck.InvalidBackup`, naming the first bad value by its place in the file,
+    for a backup with a value this version cannot take.
+    """
+    from srs.backupcheck import check_backup
+    from srs.schema import KNOWN_REVISIONS
+
     try:
         data = json.loads(text_)
-    except json.JSONDecodeError as err:
+    except RecursionError:
+        raise _not_backup(_("not JSON (nested too deeply)")) from None
+    except ValueError as err:  # a JSONDecodeError, or an integer of more than 4300 digits
         raise _not_backup(_("not JSON ({reason})").format(reason=err)) from None
     if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
         raise _not_backup(_("no \"format\": \"{format}\"").format(format=BACKUP_FORMAT))
-    if data.get("version") != BACKUP_VERSION:
-        raise ExportError(_("backup version {found!r} is not {version}; it was made by "
+    version = data.get("version")
+    if type(version) is not int or version != BACKUP_VERSION:
+        from srs.backupcheck import show
+
+        raise ExportError(_("backup version {found} is not {version}; it was made by "
                             "another version of srs").format(
-                                found=data.get("version"), version=BACKUP_VERSION))
-    tables = data.get("tables")
-    if not isinstance(tables, dict):
-        raise _not_backup(_("no tables"))
-    for name, table in tables.items():
-        columns = table.get("columns") if isinstance(table, dict) else None
-        rows = table.get("rows") if isinstance(table, dict) else None
-        if (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
-                or not isinstance(rows, list)
-                or not all(isinstance(r, list) and len(r) == len(columns) for r in rows)):
-            raise _not_backup(_("table {name!r} is malformed").format(name=name))
-    if not isinstance(data.get("config", {}), dict):
-        raise _not_backup(_("\"config\" is not an object"))
+                                found=show(version), version=BACKUP_VERSION))
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.isascii() and schema.isdigit() and (
+            schema not in KNOWN_REVISIONS and schema > max(KNOWN_REVISIONS)):
+        raise ExportError(_("the backup has schema {schema}, newer than this version of srs "
+                            "understands; upgrade srs").format(schema=schema))
+    check_backup(data)
     return data
 
 
@@ -309,28 +276,40 @@ def restore_backup(session: Session, data: dict[str, Any], *, replace: bool,
                                 "lacks: {names}").format(table=table.name,
                                                          names=", ".join(extra)))
         rows = []
-        for values in stored["rows"]:
+        for index, values in enumerate(stored["rows"]):
             row: dict[str, Any] = {}
             given = dict(zip(names, values, strict=True))
             for column in table.columns:
                 if column.name in given:
                     try:
                         row[column.name] = _load(given[column.name], column, clock)
-                    except (ValueError, TypeError):
-                        raise ExportError(_("bad value {value!r} for {table}.{column} in the "
-                                            "backup").format(value=given[column.name],
-                                                             table=table.name,
-                                                             column=column.name)) from None
+                    except (ValueError, TypeError, OverflowError):
+                        from srs.backupcheck import InvalidBackup, show
+
+                        raise InvalidBackup(
+                            ("tables", table.name, "rows", index, column.name),
+                            _("{value} does not fit column {column} ({type})").format(
+                                value=show(given[column.name]), column=column.name,
+                                type=column.type)) from None
                 elif column.default is not None and getattr(column.default, "is_scalar", False):
                     row[column.name] = column.default.arg  # type: ignore[attr-defined]
                 elif column.nullable:
                     row[column.name] = None
                 else:
-                    raise ExportError(_("table {table} in the backup lacks column "
-                                        "{column}").format(table=table.name, column=column.name))
+                    from srs.backupcheck import InvalidBackup
+
+                    raise InvalidBackup(("tables", table.name, "columns"),
+                                        _("column {column} is missing").format(
+                                            column=column.name))
             rows.append(row)
         if rows:
-            session.execute(insert(table), _self_ordered(table, rows))
+            try:
+                session.execute(insert(table), _self_ordered(table, rows))
+            except (IntegrityError, DataError) as err:
+                # Only a table the models do not know gets here: the others were checked.
+                reason = str(err.orig).splitlines()[0] if err.orig is not None else str(err)
+                raise ExportError(_("the database refused table {table} of the backup: "
+                                    "{reason}").format(table=table.name, reason=reason)) from None
         report.rows[table.name] = len(rows)
     session.flush()
     if session.get_bind().dialect.name == "postgresql":

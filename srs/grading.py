@@ -165,13 +165,17 @@ def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
                                 Review.id != review.id, Review.recorded_at >= review.recorded_at,
                                 Review.id > review.id)
     ).first()
+    merged = session.scalars(
+        select(Review.id).where(Review.card_id == card.id, Review.merged_from.is_not(None))
+    ).first()
     review.undone_at = now
     assert review.state_before is not None
-    if later is None:
+    if later is None and merged is None:
         apply_state(card, state_from_json(review.state_before, engine.clock), now, engine.clock)
     else:
-        # Something was recorded after it (an import, say): the exact state before it
-        # no longer describes the card, so the history is replayed without it.
+        # Something was recorded after it (an import, say), or another card's history was
+        # merged in: the exact state before it no longer describes the card, so the
+        # history is replayed without it.
         session.flush()
         replay_card(session, engine, card, now)
     left_in_log = None

@@ -53,6 +53,7 @@ __all__ = ["LogOptions", "LogRow", "ParseResult", "ParseWarning", "SelfTest", "T
 
 AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 _GRADES = {"again": 1, "hard": 2, "good": 3, "easy": 4}
+WARNINGS_PER_LINE = 5  # more on one line are counted, not listed
 SKIP_WORDS = ("休息", "休假", "放假", "假期", "请假", "rest", "rest day", "day off", "break",
               "holiday", "travel", "vacation", "sick", "off", "downtime")
 
@@ -377,6 +378,7 @@ _MD_LINKS = re.compile(r"!?\[[^\[\]]*\]\([^()]*\)")
 _DURATION = re.compile(
     r"\d+(?:\.\d+)?\s*(?:h|hr|hrs|hour|hours|m|min|mins|minutes|小时|分钟|分|时|天)\b\.?"
     r"(?:\s*\d+\s*(?:m|min|mins|minutes|分钟|分))?", re.I)
+MAX_COLUMNS = 64  # study tables have a dozen at most; a wider one is read by its first 64
 _SAMPLE = 20  # cells per column looked at to tell what a column holds
 _DATE_SHAPED = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
@@ -449,7 +451,10 @@ def column_roles(header: list[str], rows: list[tuple[int, list[str]]]) -> list[s
     mastery, index, link or category. When both a topic and a content column exist, the
     content is notes. A header that says "date" over cells that are not dates is no date
     column ("other" then, with `date?` kept as its role to explain a skipped table).
+    Only the first MAX_COLUMNS columns are looked at; the rest have no role.
     """
+    if len(header) > MAX_COLUMNS:
+        return column_roles(header[:MAX_COLUMNS], rows) + [""] * (len(header) - MAX_COLUMNS)
     width = len(header)
     roles = [""] * width
     for col, role in header_roles(header).items():
@@ -757,9 +762,13 @@ class _Reader:
     assumed_root: int | None = None  # the year first assumed for this file's dates
     assumed_ahead: bool = False  # a studied row's assumed date lies after today
     file_marks: bool = False  # the file marks what is done with ✅ in topics or days
+    per_line: Counter[int] = field(default_factory=Counter)  # warnings given on each line
 
     def warn(self, line: int, message: str) -> None:
-        self.result.warnings.append(ParseWarning(self.file, line, message))
+        # why: a cell of ten thousand unreadable words is one problem, not ten thousand lines
+        self.per_line[line] += 1
+        if self.per_line[line] <= WARNINGS_PER_LINE:
+            self.result.warnings.append(ParseWarning(self.file, line, message))
 
     def _date(self, raw: _RawTable, line: int, text: str) -> DateReading | None:
         """A date cell; one written with its year reads the same wherever it is: kept."""
@@ -862,9 +871,12 @@ class _Reader:
             return
         leftover: list[str] = []
         if unread and not lenient:
+            from bisect import bisect_left
+
             for word in re.finditer(r"\S+", text):
                 start, end = word.start() + offset, word.end() + offset
-                if any(start <= at < end for at in unread):
+                first = bisect_left(unread, start)  # unread is in rising order
+                if first < len(unread) and unread[first] < end:
                     leftover.append(word[0].strip("()（）[]【】,，;；:：.。"))
             for value in leftover:
                 self.warn(line, _("cannot read self-test {value!r}").format(value=value))
@@ -1096,6 +1108,11 @@ class _Reader:
 
     def finish(self) -> None:
         """The once-per-file warnings: statuses and mastery values not understood."""
+        for line, count in self.per_line.items():
+            if count > WARNINGS_PER_LINE:
+                self.result.warnings.append(ParseWarning(self.file, line, _(
+                    "{n} more warnings on this line not shown").format(
+                        n=count - WARNINGS_PER_LINE)))
         for value, lines in self.unknown_status.items():
             self.warn(lines[0], _(
                 "status {value!r} on {n} row(s) is not a done mark; counted as not yet "

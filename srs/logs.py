@@ -46,7 +46,8 @@ class LogInfo:
         }
 
 
-def _state(path: str, digest: str, salt: str) -> str:
+def log_state(path: str, digest: str, salt: str) -> str:
+    """unchanged, changed (since the last import), missing or unreadable."""
     from srs.importer import file_digest
 
     try:
@@ -70,7 +71,7 @@ def list_logs(session: Session, *, salt: str) -> list[LogInfo]:
             source.id, source.path, int(summary.get("rows", 0)), int(cards.get(source.id, 0)),
             int(summary.get("pending", 0)), int(summary.get("planned", 0)),
             int(summary.get("skipped", 0)), len(summary.get("warnings", [])),
-            source.imported_at, _state(source.path, source.content_hash, salt)))
+            source.imported_at, log_state(source.path, source.content_hash, salt)))
     return found
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_state, card_to_dict
 from srs.clock import DayClock
-from srs.engine import Engine
+from srs.engine import Engine, unusable
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.sql import SqlConn
+
+log = logging.getLogger("srs.queue")
 
 ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
@@ -114,14 +117,15 @@ def last_reviews(conn: SqlConn, ids: list[int]) -> dict[int, tuple[int | None, s
 # (FSRS's forgetting curve falls with elapsed days / stability alone). last_review_day is
 # the study day of the last review as a day number, so this reads only the index.
 NEVER = 1e300  # a card never reviewed: retrievability 0, before every other
-RISK = (f"CASE WHEN c.stability IS NULL OR c.last_review_day IS NULL THEN {NEVER} "
+RISK = (f"CASE WHEN c.stability IS NULL OR c.stability <= 0 OR c.last_review_day IS NULL "
+        f"THEN {NEVER} "
         "ELSE (:today - c.last_review_day) / c.stability END")
 
 
 def risk_of(card: CardLike, engine: Engine, day: date) -> float:
     """The RISK of a card on study day `day`, computed as the SQL computes it."""
     last = engine.last_day(card_state(card))
-    if card.stability is None or last is None:
+    if card.stability is None or not card.stability > 0 or last is None:
         return NEVER
     return (day.toordinal() - last.toordinal()) / card.stability
 
@@ -152,11 +156,14 @@ def _least_retrievable(conn: SqlConn, today: int, day: date, count: int) -> list
             "SELECT c.id, c.stability, c.last_review_day, c.due "
             f"FROM card c INDEXED BY ix_card_by_stability WHERE {ACTIVE} "
             "AND c.stability IS NOT NULL ORDER BY c.stability", no=False):
-        if len(best) == want and (today - oldest) / stability < best[0][0]:
+        if stability is None or not stability > 0:  # unusable: first, as never reviewed
+            risk = NEVER
+        elif len(best) == want and (today - oldest) / stability < best[0][0]:
             break
+        else:
+            risk = (today - last_day) / stability if last_day is not None else NEVER
         if due > day_value:
             continue
-        risk = (today - last_day) / stability if last_day is not None else NEVER
         key = (risk, -conn.day(due).toordinal(), -card_id)
         if len(best) < want:
             heapq.heappush(best, key)
@@ -215,17 +222,26 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
     ids = _top_ids(conn, order, day, risk_day, cap) if total and cap != 0 else []
     cards = card_rows(conn, ids)
     latest = last_reviews(conn, ids)
-    entries = [
-        QueueEntry(
-            card=cards[card_id],
-            retrievability=engine.retrievability(card_state(cards[card_id]), risk_day),
-            risk=risk_of(cards[card_id], engine, risk_day),
-            overdue_days=max(0, (day - cards[card_id].due).days),
-            last_rating=latest.get(card_id, (None, None))[0],
-            last_note=latest.get(card_id, (None, None))[1],
-        )
-        for card_id in ids
-    ]
+    entries = []
+    for card_id in ids:
+        card = cards[card_id]
+        try:
+            reason = unusable(card_state(card))
+            if reason is None:
+                retrievability = engine.retrievability(card_state(card), risk_day)
+                risk = risk_of(card, engine, risk_day)
+        except (ArithmeticError, TypeError, ValueError) as err:
+            reason = str(err)
+        if reason is not None:
+            # why: one card whose stored state is unusable must not hide the others; it is
+            # shown first (as never reviewed), and `review check --repair` re-derives it
+            log.warning(_("card {id}: stored state unusable ({reason}); run 'review check'")
+                        .format(id=card_id, reason=reason))
+            retrievability, risk = 0.0, NEVER
+        last_rating, last_note = latest.get(card_id, (None, None))
+        entries.append(QueueEntry(card=card, retrievability=retrievability, risk=risk,
+                                  overdue_days=max(0, (day - card.due).days),
+                                  last_rating=last_rating, last_note=last_note))
     if order == "retrievability":
         entries = order_entries(entries, order, day)  # the order the SQL chose, exactly
     next_due = None

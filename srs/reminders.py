@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from srs.channels import LOG, Notice, channel_id
+from srs.channels import LOG, Notice, PermanentDeliveryError, channel_id
 from srs.clock import UTC, DayClock
 from srs.i18n import _
 from srs.models import Card, LogSource, Reminder, Review
 from srs.queue import Queue, build_queue
 from srs.sql import SessionConn
+from srs.text import one_line
 
 if TYPE_CHECKING:
     from srs.config import Config
@@ -51,6 +52,7 @@ STATUSES = (PENDING, SENT, FAILED, SKIPPED, EXPIRED)
 NO_CHANNEL = "-"  # the channel of a digest time that found nothing due
 
 TOPICS_SHOWN = 5
+TOPIC_WIDTH = 200  # a topic in a reminder, cut with an ellipsis beyond (notifiers truncate)
 LATE_AFTER = timedelta(minutes=2)  # a digest sent later than this is a catch-up
 LEASE = timedelta(minutes=10)  # a claim not marked by then was abandoned by its process
 FIRST_RETRY = timedelta(seconds=30)
@@ -274,7 +276,7 @@ def plan(session: Session, settings: ReminderSettings, engine: Engine,
 
 
 def _topic_lines(topics: Sequence[str]) -> list[str]:
-    lines = [f"• {' '.join(topic.split())}" for topic in topics[:TOPICS_SHOWN]]
+    lines = [f"• {one_line(topic, TOPIC_WIDTH)}" for topic in topics[:TOPICS_SHOWN]]
     if len(topics) > TOPICS_SHOWN:
         lines.append(_("… and {n} more").format(n=len(topics) - TOPICS_SHOWN))
     return lines
@@ -310,7 +312,7 @@ def digest_message(queue: Queue, slot: Slot, now: datetime,
 def due_message(cards: Sequence[Card], day: date, now: datetime,
                 settings: ReminderSettings) -> Message:
     """A reminder of cards that fell due since the digest."""
-    title = (_("Due now: {topic}").format(topic=" ".join(cards[0].topic.split()))
+    title = (_("Due now: {topic}").format(topic=one_line(cards[0].topic, TOPIC_WIDTH))
              if len(cards) == 1 else _("{n} topics due now").format(n=len(cards)))
     lines = _topic_lines([c.topic for c in cards]) if len(cards) > 1 else []
     lines.append(_("Start with: review session"))
@@ -422,11 +424,14 @@ def claim_retries(session: Session, settings: ReminderSettings, now: datetime, *
 
 
 def mark(session: Session, delivery: Delivery, *, error: str | None, detail: str | None,
-         now: datetime) -> str:
-    """Record how a delivery went; returns the status it leaves."""
+         now: datetime, final: bool = False) -> str:
+    """Record how a delivery went; returns the status it leaves.
+
+    `final`: the failure will not mend by trying again (a program that cannot start).
+    """
     if error is None:
         status, retry_at, detail = SENT, None, detail
-    elif delivery.attempts >= MAX_ATTEMPTS:
+    elif final or delivery.attempts >= MAX_ATTEMPTS:
         status, retry_at, detail = FAILED, None, error
     else:
         status, retry_at, detail = FAILED, now + backoff(delivery.attempts), error
@@ -513,15 +518,16 @@ def run_once(db: Database, settings: ReminderSettings, engine_for: Callable[[Ses
             continue
         detail: str | None = None
         error: str | None = None
+        final = False
         try:
             detail = send(spec, delivery.notice)
         except SrsError as err:
-            error = str(err)
+            error, final = str(err), isinstance(err, PermanentDeliveryError)
         finished = clock() if clock is not None else now
-        status = db.write(_marker(delivery, error, detail, finished))
+        status = db.write(_marker(delivery, error, detail, finished, final))
         if error is not None:
-            level = logging.ERROR if status == FAILED and delivery.attempts >= MAX_ATTEMPTS \
-                else logging.WARNING
+            level = logging.ERROR if status == FAILED and (
+                final or delivery.attempts >= MAX_ATTEMPTS) else logging.WARNING
             log.log(level, _("{kind} reminder on {channel} failed (attempt {n}): {error}").format(
                 kind=delivery.kind, channel=delivery.channel, n=delivery.attempts, error=error))
         report.outcomes.append(Outcome(delivery.kind, delivery.keys, delivery.channel, status,
@@ -542,8 +548,9 @@ def _expirer(delivery: Delivery, reason: str) -> Callable[[Session], None]:
 
 
 def _marker(delivery: Delivery, error: str | None, detail: str | None,
-            now: datetime) -> Callable[[Session], str]:
-    return lambda session: mark(session, delivery, error=error, detail=detail, now=now)
+            now: datetime, final: bool = False) -> Callable[[Session], str]:
+    return lambda session: mark(session, delivery, error=error, detail=detail, now=now,
+                                final=final)
 
 
 def preview(session: Session, settings: ReminderSettings, engine: Engine,

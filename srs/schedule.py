@@ -115,8 +115,8 @@ def replay_cards(conn: SqlConn, engine: Engine, now: datetime,
     day_of = engine.clock.day_of
     for card_id, (old, old_day) in current.items():
         history = events.get(card_id)
-        if not history:
-            continue
+        if not history or all(event.plan for event in history):
+            continue  # nothing but plans: the card keeps the state it has
         new = engine.replay(card_id, history)
         new_day = day_of(new.last_review).toordinal() if new.last_review is not None else None
         if new != old or old_day != new_day:

@@ -14,9 +14,11 @@ finds the self-test already there instead of adding it a second time.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -225,12 +227,40 @@ def log_row_of(session: Session, card: Card) -> tuple[LogRow, LogSource]:
     return row, source
 
 
+def unwritable(path: Path) -> str | None:
+    """Why a log cannot be written back into as its owner keeps it, or None when it can.
+
+    The file itself is written (through a symlink, to its target), atomically, so it must
+    be writable by us and marked writable at all (a log made read-only on purpose stays so),
+    its folder must take a new file, we must be able to give the new file the old one's
+    owner, and it must have no other hard link (an atomic replace would cut it off).
+    """
+    try:
+        info = path.stat()
+    except OSError as err:
+        return _("cannot read {file}: {reason}").format(file=path, reason=err.strerror)
+    if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+        return _("{file} is read-only; not written back (make it writable, or write the "
+                 "self-test in yourself)").format(file=path)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return _("cannot write in the folder of {file}; not written back").format(file=path)
+    if info.st_nlink > 1:
+        return _("{file} has {n} hard links, which a safe rewrite would break; not written "
+                 "back").format(file=path, n=info.st_nlink)
+    if os.geteuid() not in (0, info.st_uid):
+        return _("{file} belongs to another user, whose file it must stay; not written "
+                 "back").format(file=path)
+    return None
+
+
 def prepare(session: Session, card_id: int, *, day: date, rating: int,
             options: LogOptions | None = None) -> WriteBack:
     """Read the card's log and work out the edit; nothing is written yet.
 
     Raises NotInLog for a card from no log, WriteBackError when the row cannot be found
-    unambiguously.
+    unambiguously. A log that cannot be written as it is kept (read-only, hard-linked,
+    another user's) gives an edit with nothing to write and the reason, and the grade
+    stands.
     """
     card = get_card(session, card_id)
     row, source = log_row_of(session, card)
@@ -242,6 +272,10 @@ def prepare(session: Session, card_id: int, *, day: date, rating: int,
             file=source.path, reason=err.strerror)) from None
     edit = plan_edit(old, file=source.path, key=row.key, line_hint=row.line, day=day,
                      rating=rating, options=options)
+    if edit.new is not None:
+        refused = unwritable(path.resolve())
+        if refused is not None:
+            edit = Edit(edit.line, edit.entry, None, refused)
     return WriteBack(path, old, edit, row.id, day)
 
 
@@ -269,9 +303,28 @@ def link_review(session: Session, writeback: WriteBack, card_id: int) -> None:
         review.log_entry = entry
 
 
+NAME_MAX = 255  # bytes in one file name on the file systems logs live on
+
+
+def _fitting(name: str, room: int) -> str:
+    """`name` cut to at most `room` bytes of UTF-8, never inside a character."""
+    data = name.encode("utf-8", "surrogateescape")
+    if len(data) <= room:
+        return name
+    return data[:room].decode("utf-8", "ignore")
+
+
+def backup_prefix(path: Path) -> str:
+    """What every backup of one log is named by: its name (cut to fit) and a digest of its
+    whole path, so two logs of one name, or of long names, never share backups."""
+    digest = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")
+                            ).hexdigest()[:8]
+    # Room for the digest, the time stamp, ".bak" and the temporary name it is written as.
+    return f"{_fitting(path.name, NAME_MAX - 70)}.{digest}"
+
+
 def backup_name(path: Path, now: datetime) -> str:
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
-    return f"{path.name}.{digest}.{now.strftime('%Y%m%dT%H%M%S%fZ')}.bak"
+    return f"{backup_prefix(path)}.{now.strftime('%Y%m%dT%H%M%S%fZ')}.bak"
 
 
 def commit(writeback: WriteBack, *, backup_dir: Path, now: datetime) -> Path | None:
@@ -298,12 +351,27 @@ def commit(writeback: WriteBack, *, backup_dir: Path, now: datetime) -> Path | N
                                    "nothing written, try again").format(file=path))
 
     unchanged()
+    target = path.resolve()  # through a symlink to the file the person keeps
+    refused = unwritable(target)
+    if refused is not None:
+        raise WriteBackError(refused)
     make_private_dir(backup_dir)
-    backup = backup_dir / backup_name(path, now)
+    backup = backup_dir / backup_name(target, now)
     atomic_write(backup, writeback.old, mode=0o600)
-    _prune(backup_dir, backup.name.rsplit(".", 2)[0])
-    atomic_write(path, new, check=unchanged)
+    _prune(backup_dir, backup_prefix(target))
+    _replace_keeping(target, new, check=unchanged)
     return backup
+
+
+def _replace_keeping(target: Path, data: bytes, *, check: Any) -> None:
+    """Replace `target` with `data` all at once, keeping its mode and owner."""
+    from srs.atomic import replace_file
+
+    try:
+        replace_file(target, data, check=check)
+    except OSError as err:
+        raise WriteBackError(_("cannot write {file}: {reason}; nothing written").format(
+            file=target, reason=err.strerror or err)) from None
 
 
 def _prune(folder: Path, prefix: str) -> None:

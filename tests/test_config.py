@@ -111,11 +111,11 @@ def test_set_writes_config_toml(run: Run, srs_home: Path) -> None:
 
 
 def test_show_prints_values_as_written(run: Run) -> None:
-    assert run("config", "set", "reminders.command", "notify-send [/] [red]").exit_code == 0
+    assert run("config", "set", "reminders.command", "/bin/notify [/] [red]").exit_code == 0
     result = run("config", "show")
     assert result.exit_code == 0
     line = next(line for line in result.stdout.splitlines() if line.startswith("reminders.command"))
-    assert line.split()[:3] == ["reminders.command", "notify-send", "[/]"]
+    assert line.split()[:3] == ["reminders.command", "/bin/notify", "[/]"]
 
 
 def test_unset_goes_back_to_the_default(run: Run, run_json: RunJson, srs_home: Path) -> None:
@@ -216,3 +216,136 @@ def test_config_toml_with_a_bad_setting(run: Run, srs_home: Path, text: str,
     path = config_file(srs_home)
     path.write_text(text, encoding="utf-8")
     assert_one_line_error(run("config", "show"), message.format(path=path))
+
+
+# --- reminders.command: the daemon runs in / -----------------------------------------------
+
+
+@pytest.fixture
+def on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH of one folder holding an executable `notify`."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    program = folder / "notify"
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("command", ["notify", "notify --urgency low", "/opt/bin/notify.sh",
+                                     "'/opt/my tools/notify' -t"])
+def test_a_command_on_path_or_absolute_is_accepted(run: Run, srs_home: Path, on_path: Path,
+                                                    command: str) -> None:
+    result = run("config", "set", "reminders.command", command)
+    assert (result.exit_code, result.stdout) == (0, f"reminders.command = {command}\n")
+    assert stored(srs_home)["reminders"] == {"command": command}
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    ("./notify.sh", "reminders.command './notify.sh' is a relative path and the daemon runs "
+                    "in /; give an absolute path such as {cwd}/notify.sh"),
+    ("bin/notify --urgency low", "reminders.command 'bin/notify' is a relative path and the "
+                                 "daemon runs in /; give an absolute path such as "
+                                 "{cwd}/bin/notify"),
+    ("~/notify", "reminders.command '~/notify' is a relative path and the daemon runs in /; "
+                 "give an absolute path such as {home}/notify"),
+    ("nowhere-notify", "reminders.command 'nowhere-notify' is not found on PATH; "
+                       "give an absolute path to the program"),
+    ("'/opt/notify", "cannot read reminders.command \"'/opt/notify\": No closing quotation"),
+])
+def test_a_command_the_daemon_would_not_find_is_refused(
+        run: Run, srs_home: Path, on_path: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, command: str, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = config_file(srs_home).read_bytes()
+    assert_one_line_error(run("config", "set", "reminders.command", command),
+                          message.format(cwd=tmp_path, home=Path.home()))
+    assert config_file(srs_home).read_bytes() == before
+
+
+# --- writes: under a lock, in one step -----------------------------------------------------
+
+REVIEW = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "review"
+
+
+def test_parallel_sets_of_different_keys_all_land(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    home = tmp_path / "parallel-home"
+    env = dict(os.environ, SRS_HOME=str(home), TZ="UTC")
+    env.pop("SRS_DATABASE_URL", None)
+    values = {"desired_retention": [f"0.{n}" for n in (*range(71, 80), 81)],
+              "max_reviews_per_day": [str(11 + i) for i in range(10)],
+              "reminders.digest_at": [f"08:{i:02d}" for i in range(10)]}
+    calls = [(key, typed) for i in range(10) for key, typed in
+             ((key, choices[i]) for key, choices in values.items())]
+    procs = [subprocess.Popen([str(REVIEW), "config", "set", key, typed], env=env,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for key, typed in calls]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    outcomes = [(proc.returncode, out, err) for proc, (out, err)
+                in zip(procs, outputs, strict=True)]
+
+    assert len(calls) == 30
+    assert outcomes == [(0, f"{key} = {typed}\n", "") for key, typed in calls]
+    final = stored(home)
+    assert sorted(final) == ["desired_retention", "max_reviews_per_day", "reminders"]
+    assert sorted(final["reminders"]) == ["digest_at"]
+    assert str(final["desired_retention"]) in values["desired_retention"]
+    assert str(final["max_reviews_per_day"]) in values["max_reviews_per_day"]
+    assert final["reminders"]["digest_at"][0] in values["reminders.digest_at"]
+    folder = config_file(home).parent
+    assert sorted(p.name for p in folder.iterdir()) == [".config.toml.lock", "config.toml"]
+    assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
+        ".config.toml.lock": 0o600, "config.toml": 0o600}
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_leaves_config_toml_as_it_was(
+        run: Run, srs_home: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    import errno
+    import os
+
+    assert run("config", "set", "day_starts_at", "6").exit_code == 0
+    path = config_file(srs_home)
+    before = path.read_bytes()
+
+    def full_disk(*_args: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, failing, full_disk)
+    result = run("config", "set", "fuzz", "off")
+    monkeypatch.undo()
+
+    assert_one_line_error(result, f"cannot write {path}: No space left on device")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [".config.toml.lock", "config.toml"]
+    assert run("config", "get", "fuzz").stdout == "on\n"
+
+
+def test_a_set_keeps_a_change_another_command_made_since_this_one_read_the_file(
+        srs_home: Path) -> None:
+    from srs.config import load
+
+    path = config_file(srs_home)
+    mine = load(path)  # read before the other command writes
+    load(path).set("desired_retention", "0.8")
+    mine.set("fuzz", "off")
+    assert stored(srs_home) == {"desired_retention": 0.8, "fuzz": False}
+    assert (mine["desired_retention"], mine["fuzz"]) == (0.8, False)
+
+
+def test_a_symlinked_config_toml_is_written_through_to_its_file(run: Run, srs_home: Path,
+                                                                tmp_path: Path) -> None:
+    kept = tmp_path / "dotfiles" / "srs.toml"
+    kept.parent.mkdir()
+    kept.write_text('timezone = "UTC"\n', encoding="utf-8")
+    link = srs_home / "config" / "config.toml"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(kept)
+    assert run("config", "set", "max_reviews_per_day", "7").exit_code == 0
+    assert link.is_symlink()
+    assert tomllib.loads(kept.read_text(encoding="utf-8"))["max_reviews_per_day"] == 7

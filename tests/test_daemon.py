@@ -588,29 +588,39 @@ def test_install_writes_a_user_unit_under_srs_home(run: Callable[..., Result],
     assert run("daemon", "install").stdout.startswith(f"{unit} is up to date\n")
 
 
-def test_a_new_study_day_imports_the_rows_a_followed_log_planned_for_it(
-        tmp_path: Path, srs_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A row dated tomorrow is a plan today; the first change check of tomorrow imports it,
-    with no save of the file in between."""
+class FollowAll:
+    """A log watcher that follows every log it is given, without watching files."""
+
+    def follow(self, followed: list[str]) -> list[str]:
+        return list(followed)
+
+
+def daemon_on_a_log(tmp_path: Path, srs_home: Path, config_text: str,
+                    log_text: str) -> tuple[Daemon, Path]:
+    """A daemon (not started) on a fresh database, its settings loaded, following a log."""
     from srs.db import open_database
 
     config = srs_home / "config" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('timezone = "UTC"\n', encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     log_file = tmp_path / "log.md"
-    log_file.write_text("| Topic | Date |\n|---|---|\n| Sets | 2026-11-30 |\n"
-                        "| Maps | 2026-12-01 |\n", encoding="utf-8")
+    log_file.write_text(log_text, encoding="utf-8")
     paths = user_paths()
     url = f"sqlite:///{tmp_path / 'x.db'}"
     daemon = Daemon(paths, url, daemon_files(paths, url))
     daemon._load_settings()
     daemon.db = open_database(url)
+    daemon.watcher = FollowAll()  # type: ignore[assignment]
+    return daemon, log_file
 
-    class Watcher:
-        def follow(self, followed: list[str]) -> list[str]:
-            return list(followed)
 
-    daemon.watcher = Watcher()
+def test_a_new_study_day_imports_the_rows_a_followed_log_planned_for_it(
+        tmp_path: Path, srs_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row dated tomorrow is a plan today; the first change check of tomorrow imports it,
+    with no save of the file in between."""
+    daemon, log_file = daemon_on_a_log(
+        tmp_path, srs_home, 'timezone = "UTC"\n',
+        "| Topic | Date |\n|---|---|\n| Sets | 2026-11-30 |\n| Maps | 2026-12-01 |\n")
     monkeypatch.setattr(daemon, "_remind", lambda: None)
     monkeypatch.setattr(daemon.clock_watch, "jumped", lambda *_args: None)
 
@@ -629,4 +639,170 @@ def test_a_new_study_day_imports_the_rows_a_followed_log_planned_for_it(
     with freeze_time("2026-12-01 04:00:01"):  # a new study day; the file is as it was
         daemon.check()
         assert topics() == ["Sets", "Maps"]
+    daemon.db.close()
+
+
+# --- which process is the daemon ------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A process that is not the daemon (`sleep 60`), ended by its pid afterwards."""
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def daemon_pid(start_output: str) -> int:
+    return int(start_output.split("pid ")[1].split(")")[0])
+
+
+def stop_by_pid(pid: int) -> None:
+    """End a daemon this test started, should the command under test have failed to."""
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not _alive(pid), 10)
+
+
+def test_a_pid_file_naming_another_process_leaves_it_alone(
+        homes: Callable[..., Home], sleeper: subprocess.Popen[bytes]) -> None:
+    home = homes()
+    pid_file = home.root / "state" / "daemon.pid"
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text(f"{sleeper.pid}\n")
+    stranger = f"pid {sleeper.pid} in {pid_file} is not the srs daemon; left alone\n"
+
+    status = home.review("daemon", "status")
+    assert (status.returncode, status.stderr) == (3, stranger)
+    assert status.stdout.startswith("daemon: not running (start it with 'review daemon start')\n")
+    report = home.review("daemon", "status", "--json")
+    assert (report.returncode, report.stderr) == (3, stranger)
+    assert (json.loads(report.stdout)["running"], json.loads(report.stdout)["pid"]) == (
+        False, None)
+
+    stop = home.review("daemon", "stop")
+    assert (stop.returncode, stop.stdout, stop.stderr) == (
+        0, "no daemon is running for this database\n", stranger)
+    clock_time.sleep(0.2)
+    assert sleeper.poll() is None  # still sleeping: no signal reached it
+    assert not pid_file.exists()  # the stale pid file is cleared, the process left alone
+
+
+def test_a_process_holding_the_lock_that_is_not_the_daemon_is_left_alone(
+        homes: Callable[..., Home]) -> None:
+    home = homes()
+    lock_file = home.root / "state" / "daemon.lock"
+    lock_file.parent.mkdir(parents=True)
+    with subprocess.Popen(
+            [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+             "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+             str(lock_file)], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+            stranger = (f"pid {holder.pid} holds {lock_file} but is not the srs daemon; "
+                        "left alone\n")
+            status = home.review("daemon", "status")
+            assert (status.returncode, status.stderr) == (3, stranger)
+            stop = home.review("daemon", "stop")
+            assert (stop.returncode, stop.stdout, stop.stderr) == (
+                0, "no daemon is running for this database\n", stranger)
+            start = home.review("daemon", "start")
+            assert (start.returncode, start.stderr) == (
+                1, f"Error: {lock_file} is held by pid {holder.pid}, which is not the srs "
+                   "daemon; the daemon cannot start until that process ends\n")
+            assert holder.poll() is None
+        finally:
+            holder.kill()
+
+
+@pytest.mark.parametrize("pid_file_now", ["deleted", "a stranger's pid", "-1", "not a number"])
+def test_stop_finds_the_daemon_by_its_lock_whatever_the_pid_file_says(
+        homes: Callable[..., Home], sleeper: subprocess.Popen[bytes], pid_file_now: str) -> None:
+    home = homes()
+    home.configure(None, timezone="UTC")
+    pid = daemon_pid(home.ok("daemon", "start"))
+    try:
+        pid_file = home.root / "state" / "daemon.pid"
+        assert pid_file.read_text() == f"{pid}\n"
+        stranger = ""
+        if pid_file_now == "deleted":
+            pid_file.unlink()
+        elif pid_file_now == "a stranger's pid":
+            pid_file.write_text(f"{sleeper.pid}\n")
+            stranger = f"pid {sleeper.pid} in {pid_file} is not the srs daemon; left alone\n"
+        else:
+            pid_file.write_text(f"{pid_file_now}\n")
+
+        status = home.review("daemon", "status")
+        assert (status.returncode, status.stderr) == (0, stranger)
+        assert status.stdout.startswith(f"daemon: running (pid {pid}, since ")
+        stop = home.review("daemon", "stop")
+        assert (stop.returncode, stop.stdout, stop.stderr) == (
+            0, f"daemon stopped (pid {pid})\n", stranger)
+        assert not _alive(pid)
+        assert sleeper.poll() is None
+        assert home.review("daemon", "status").returncode == 3
+    finally:
+        stop_by_pid(pid)
+
+
+def test_the_daemon_works_in_the_root_folder_not_the_one_it_was_started_from(
+        homes: Callable[..., Home], tmp_path: Path) -> None:
+    home = homes()
+    home.configure(None, timezone="UTC")
+    started_in = tmp_path / "project"
+    started_in.mkdir()
+    start = subprocess.run([sys.executable, "-m", "cli", "daemon", "start"], env=home.env,
+                           cwd=started_in, capture_output=True, text=True, timeout=60)
+    assert start.returncode == 0, start.stderr
+    pid = daemon_pid(start.stdout)
+    try:
+        assert os.readlink(f"/proc/{pid}/cwd") == "/"
+        assert home.ok("daemon", "stop") == f"daemon stopped (pid {pid})\n"
+    finally:
+        stop_by_pid(pid)
+
+
+def test_start_up_sends_the_owed_digest_past_a_log_that_fails_and_a_card_that_is_broken(
+        tmp_path: Path, srs_home: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A followed log whose import raises (any exception) and a card whose stored state is
+    unusable are logged by name; the catch-up digest still goes out, with every due card."""
+    import json
+    import sqlite3
+
+    daemon, log_file = daemon_on_a_log(
+        tmp_path, srs_home, 'timezone = "UTC"\n[reminders]\nquiet_hours = ""\n',
+        "| Topic | Date |\n|---|---|\n| Sets | 2026-11-01 |\n| Maps | 2026-11-02 |\n")
+
+    class Scheduler(FakeScheduler):
+        def get_job(self, job_id: str) -> None:
+            return None
+
+    daemon.scheduler = Scheduler()
+    with freeze_time("2026-11-20 08:00"):
+        daemon._reimport(str(log_file))
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        conn.execute("UPDATE card SET stability = 0 WHERE topic = 'Maps'")
+
+    def broken(path: str) -> None:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(daemon, "_reimport", broken)
+    monkeypatch.setattr(daemon.clock_watch, "jumped", lambda *_args: None)
+    with caplog.at_level(logging.WARNING), freeze_time("2026-11-30 10:00"):
+        daemon.startup()
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"import of {log_file} failed: OverflowError: date value out of range" in messages
+    assert any(m.startswith("card 2: stored state unusable") for m in messages), messages
+    with daemon.db.reading() as session:
+        from sqlalchemy import select
+
+        from srs.models import Reminder
+        [sent] = session.scalars(select(Reminder)).all()
+    assert (sent.kind, sent.status) == ("digest", "sent")
+    assert [t["topic"] for t in json.loads(sent.payload)["topics"]] == ["Maps", "Sets"]
     daemon.db.close()

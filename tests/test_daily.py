@@ -273,7 +273,7 @@ def test_grading_early_is_allowed(loaded: Path, run_json: Callable[..., Any]) ->
     (("set-due", "1", "tomorrow"), ("'tomorrow'",)),
     (("set-due", "1", "2026-11-01"), ("2026-11-01 is in the past",)),
     (("set-due", "77", "+3d"), ("no card 77",)),
-    (("spread", "--days", "0"), ("at least 1",)),
+    (("spread", "--days", "0"), ("0 is not in the range 1<=x<=3650",)),
     (("undo",), ("nothing to undo",)),
 ])
 def test_bad_input_one_line_nothing_written(loaded: Path, query: Callable[[str], Any],

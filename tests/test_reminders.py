@@ -582,6 +582,22 @@ def test_remind_exits_1_when_a_channel_fails(reminding: Callable[..., Result],
         f"digest reminder failed on command: 2 self-tests due today (cannot run "
         f"{tmp_path / 'no-such-program'}: No such file or directory)"]
     [row] = json.loads(failed.stdout)
+    # A program that cannot start will not start on a retry: failed for good, at once.
+    assert (row["channel"], row["attempts"], row["retry_at"]) == ("command", 1, None)
+
+
+def test_a_command_that_fails_is_retried_later(reminding: Callable[..., Result],
+                                               tmp_path: Path) -> None:
+    script = tmp_path / "notify"
+    script.write_text("#!/bin/sh\necho offline >&2\nexit 1\n")
+    script.chmod(0o755)
+    assert reminding("config", "set", "reminders.channels", "command").exit_code == 0
+    assert reminding("config", "set", "reminders.command", str(script)).exit_code == 0
+    with freeze_time("2026-11-30 09:00:00"):
+        result = reminding("remind")
+        failed = reminding("reminders", "--status", "failed", "--json")
+    assert result.exit_code == 1
+    [row] = json.loads(failed.stdout)
     assert (row["channel"], row["attempts"], row["retry_at"]) == (
         "command", 1, "2026-11-30T09:00:30+00:00")
 

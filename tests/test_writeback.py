@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -300,3 +301,95 @@ def test_an_undone_written_back_grade_stays_undone_after_import(log: Path, run: 
     assert run("undo").exit_code == 0
     assert run_json("import", str(log))["reviews_added"] == 0
     assert reviews_of(run_json, MATRICES) == before[:-1]
+
+
+# -- the file, not the path ---------------------------------------------------------------
+
+
+MATRICES_DONE = "| 矩阵 Matrices | ✅ | 2026-10-02 | ✅ 2026-11-30 |"
+
+
+def _import(run: Run, path: Path) -> None:
+    assert run("config", "set", "fuzz", "off").exit_code == 0
+    assert run("import", str(path)).exit_code == 0
+
+
+def test_a_symlinked_log_is_written_through_to_its_file(run: Run, tmp_path: Path) -> None:
+    real = tmp_path / "notes" / "progress.md"
+    real.parent.mkdir()
+    real.write_text(LOG, encoding="utf-8")
+    link = tmp_path / "log.md"
+    link.symlink_to(real)
+    _import(run, link)
+    result = run("grade", str(MATRICES), "good", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real
+    assert MATRICES_DONE in real.read_text(encoding="utf-8")
+
+
+def test_a_read_only_log_is_not_written_and_the_grade_stands(run: Run, run_json: RunJson,
+                                                              write_log: WriteLog) -> None:
+    path = write_log(LOG)
+    _import(run, path)
+    path.chmod(0o444)
+    try:
+        result = run("grade", str(MATRICES), "good", "--write-back")
+    finally:
+        mode = path.stat().st_mode & 0o777
+        path.chmod(0o644)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        f"not written back: {path} is read-only; not written back (make it writable, or "
+        "write the self-test in yourself)")
+    assert mode == 0o444 and path.read_text(encoding="utf-8") == LOG
+    assert [r["rating"] for r in reviews_of(run_json, MATRICES)][-1] == "good"
+
+
+def test_a_hard_linked_log_is_refused_so_no_link_is_cut(run: Run, write_log: WriteLog,
+                                                        tmp_path: Path) -> None:
+    # why: an atomic replace gives the path a new file and leaves the other link on the old
+    # one; writing in place would not be atomic. Refusing, said, keeps both whole.
+    path = write_log(LOG)
+    other = tmp_path / "elsewhere.md"
+    os.link(path, other)
+    _import(run, path)
+    result = run("grade", str(MATRICES), "good", "--write-back")
+    assert result.exit_code == 0
+    assert "has 2 hard links" in result.stdout
+    assert path.read_text(encoding="utf-8") == other.read_text(encoding="utf-8") == LOG
+    assert os.stat(path).st_ino == os.stat(other).st_ino
+
+
+def test_the_logs_mode_is_kept(run: Run, write_log: WriteLog) -> None:
+    path = write_log(LOG)
+    path.chmod(0o640)
+    _import(run, path)
+    assert run("grade", str(MATRICES), "good", "--write-back").exit_code == 0
+    assert MATRICES_DONE in path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_log_with_the_longest_name_gets_its_entry_and_a_backup(run: Run, tmp_path: Path,
+                                                                 srs_home: Path) -> None:
+    name = "学" * 81 + "x.md"  # 248 bytes of UTF-8: within NAME_MAX, with no room to spare
+    assert len(name.encode()) <= 255
+    path = tmp_path / name
+    path.write_text(LOG, encoding="utf-8")
+    _import(run, path)
+    result = run("grade", str(MATRICES), "good", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert MATRICES_DONE in path.read_text(encoding="utf-8")
+    backups = [p for p in srs_home.rglob("*.bak")]
+    assert len(backups) == 1 and len(backups[0].name.encode()) <= 255
+    assert backups[0].read_text(encoding="utf-8") == LOG
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".srs-")] == []
+
+
+def test_session_writes_back_as_grade_does(log: Path, run: Run) -> None:
+    assert run("config", "set", "write_back", "on").exit_code == 0
+    assert run("set-due", str(MATRICES), "2026-11-30").exit_code == 0
+    result = run("session", "--limit", "1", input="g\n")
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stdout
+    text = log.read_text(encoding="utf-8")
+    assert sum("2026-11-30" in line for line in text.splitlines()) == 1

@@ -1,0 +1,50 @@
+"""A person's text made fit to show: the one way topics, notes and paths reach a screen.
+
+Nothing a person wrote is ever read as markup or obeyed as a terminal control: control
+characters are shown as symbols, invisible characters that reorder or hide text are
+dropped. The command line prints through here (cli/output.py) and so do reminders.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL and C1: a terminal obeys them (ESC starts a sequence
+# that can move the cursor, retitle the window or, with OSC 52, write the clipboard).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Invisible characters that reorder or hide text: bidi overrides and isolates, zero-width
+# spaces and marks, a stray byte-order mark.
+INVISIBLE = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064"
+                       "\u2066-\u2069\ufeff\u061c]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␛ for ESC, ␇ for BEL, ␍ for CR: seen, not obeyed
+    if code == 0x7F:
+        return "\u2421"
+    return f"\\x{code:02x}"
+
+
+def plain(text: str) -> str:
+    """`text` with control characters shown as symbols and invisible ones dropped.
+
+    Lone surrogates (bytes that were not UTF-8) are shown as \\xNN.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    text = INVISIBLE.sub("", CONTROL.sub(_picture, text))
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = "".join(f"\\x{ord(ch) - 0xdc00:02x}" if "\udc80" <= ch <= "\udcff" else ch
+                       for ch in text)
+    return text
+
+
+def one_line(text: str, width: int | None = None) -> str:
+    """`text` through `plain` on one line (runs of white space made one space), cut to
+    `width` characters with an ellipsis when longer."""
+    text = " ".join(plain(text).split())
+    if width is not None and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
