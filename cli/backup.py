@@ -41,7 +41,7 @@ def export_cmd(app: App, fmt: str, output: Path | None) -> None:
         data = (json_text(backup, indent=1) + "\n").encode("utf-8")
     elif fmt == "csv":
         with app.db.reading() as session:
-            data = reviews_csv(session, engine=app.engine(session)).encode("utf-8")
+            data = reviews_csv(session, engine=app.orm_engine(session)).encode("utf-8")
     else:
         def calendar(session: Any) -> bytes:
             return calendar_ics(session, clock=app.clock, now=now, ident=identity(session))

@@ -14,7 +14,7 @@ from srs.i18n import _
 def _view(app: App, session: Any) -> Any:
     from srs.cards import View
 
-    return View(app.engine(session), app.now(), app.tz)
+    return View(app.orm_engine(session), app.now(), app.tz)
 
 
 def _day(iso: str | None) -> str:
@@ -127,7 +127,7 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
     learned_on = parse_date(learned, "--learned") if learned is not None else None
 
     def work(session: Any) -> dict[str, Any]:
-        engine = app.engine(session)
+        engine = app.orm_engine(session)
         card = add_card(session, topic, notes=notes, learned=learned_on, engine=engine,
                         now=app.now())
         return cards_to_dicts(session, [card], _view(app, session))[0]
@@ -198,6 +198,6 @@ def merge_cmd(app: App, from_id: int, into_id: int) -> None:
     from srs.cards import merge_cards
 
     into = app.db.write(
-        lambda s: merge_cards(s, from_id, into_id, engine=app.engine(s), now=app.now()))
+        lambda s: merge_cards(s, from_id, into_id, engine=app.orm_engine(s), now=app.now()))
     echo(_("merged card {src} into card {id}: {topic}").format(
         src=from_id, id=into.id, topic=into.topic))

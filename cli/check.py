@@ -34,20 +34,20 @@ def check_cmd(app: App, repair: bool, as_json: bool) -> None:
 
     def run(conn: SqlConn) -> object:
         try:
-            engine = app.sql_engine(conn)
+            engine = app.engine(conn)
         except Exception:  # noqa: BLE001 - unusable stored parameters are reported by check
             engine = Engine(settings_from(app.config, None), app.clock)
         return check(conn, engine, now, salt=salt, repair=repair)
 
     mended = None
-    if repair and app.sql_dialect() == "sqlite":
+    if repair and app.dialect == "sqlite":
         mended = _reindex(app)
     if mended is False:
         repair = False  # why: nothing more is written to a file that could not be mended
     if repair:
-        report = app.sql_write(run)
+        report = app.write(run)
     else:
-        with app.sql_reading() as conn:
+        with app.reading() as conn:
             report = run(conn)
     from srs.check import CheckReport
 
@@ -66,7 +66,8 @@ def check_cmd(app: App, repair: bool, as_json: bool) -> None:
             summary += _("; indexes rebuilt") if mended else _(
                 "; the file could not be mended in place")
         if repair:
-            summary += _("; {n} card states re-derived").format(n=report.repaired)
+            summary += _("; {n} card states and self-test steps re-derived").format(
+                n=report.repaired)
         elif mended is False:
             summary += _("; nothing else was repaired")
         elif any(p.repairable for p in report.problems):
@@ -82,10 +83,10 @@ def _reindex(app: App) -> bool | None:
     file is whole afterwards, False when it could not be mended, None when it was whole."""
     from srs.check import integrity_problems, reindex
 
-    with app.sql_reading() as conn:
+    with app.reading() as conn:
         if not integrity_problems(conn):
             return None
     try:
-        return app.sql_write(reindex)
+        return app.write(reindex)
     except Exception:  # noqa: BLE001 - too damaged to rebuild in place; check says what to do
         return False

@@ -245,7 +245,7 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     now = app.now()
     if dry_run:
         with app.db.reading() as session:
-            plan, retries = preview(session, settings, app.engine(session), now)
+            plan, retries = preview(session, settings, app.orm_engine(session), now)
             wake = next_wake(session, settings, now)
         message = plan.message
         channels = [channel_id(spec) for spec in settings.channels]
@@ -282,7 +282,7 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         return
     _channel_logging()
     channels_ = Channels(command=str(app.config["reminders.command"]))
-    report = run_once(app.db, settings, app.engine, now, channels_.send, clock=clock.now,
+    report = run_once(app.db, settings, app.orm_engine, now, channels_.send, clock=clock.now,
                       who=f"{socket.gethostname()}:{os.getpid()}")
     failed = [o for o in report.outcomes if o.status == "failed"]
     if as_json:

@@ -84,8 +84,8 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
 
     day = parse_date(day_text, "--date") if day_text else None
     now = app.now()
-    with app.sql_reading() as conn:
-        engine = app.sql_engine(conn)
+    with app.reading() as conn:
+        engine = app.engine(conn)
         queue = build_queue(
             conn, engine=engine, clock=app.clock, now=now, day=day,
             order=order or str(app.config["order"]),
@@ -206,8 +206,8 @@ def record_grade(app: App, card_id: int, rating: int, *, at: datetime | None = N
 
     wanted = bool(app.config["write_back"]) if write_back is None else write_back
     if not wanted:
-        return app.sql_write(lambda conn: grade(
-            conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
+        return app.write(lambda conn: grade(
+            conn, card_id, rating, engine=app.engine(conn), clock=app.clock, now=app.now(),
             at=at, note=note, duration=duration)), None
     skipped: list[str] = []
 
@@ -219,7 +219,7 @@ def record_grade(app: App, card_id: int, rating: int, *, at: datetime | None = N
         skipped.clear()
         now = app.now()  # read once the write lock is held: never before an earlier writer
         conn = SessionConn(s)
-        result = grade(conn, card_id, rating, engine=app.sql_engine(conn), clock=app.clock,
+        result = grade(conn, card_id, rating, engine=app.engine(conn), clock=app.clock,
                        now=now, at=at, note=note, duration=duration)
         try:
             planned = prepare(s, card_id, day=app.clock.day_of(result.reviewed_at),
@@ -262,7 +262,7 @@ def undo_cmd(app: App, as_json: bool) -> None:
     """
     from srs.grading import undo
 
-    result = app.db.write(lambda s: undo(s, engine=app.engine(s), now=app.now()))
+    result = app.db.write(lambda s: undo(s, engine=app.orm_engine(s), now=app.now()))
     if as_json:
         print_json({"id": result.card_id, "kind": result.kind, "rating": rating_name(result.rating),
                     "at": result.at.astimezone(app.tz).isoformat(),
@@ -305,7 +305,7 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
     from srs.grading import set_due
 
     day = _target_day(when, app)
-    card = app.sql_write(lambda conn: set_due(conn, card_id, day, clock=app.clock,
+    card = app.write(lambda conn: set_due(conn, card_id, day, clock=app.clock,
                                               now=app.now()))
     echo(_("card {id} ({topic}) is due on {day}").format(
         id=card.id, topic=card.topic, day=day.isoformat()))
@@ -331,14 +331,14 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
     from srs.grading import spread
 
     def work(conn: Any) -> Any:
-        return spread(conn, days=days, engine=app.sql_engine(conn), clock=app.clock,
+        return spread(conn, days=days, engine=app.engine(conn), clock=app.clock,
                       now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
 
     if dry_run:
-        with app.sql_reading() as conn:  # rolled back at the end: nothing is kept
+        with app.reading() as conn:  # rolled back at the end: nothing is kept
             moves = work(conn)
     else:
-        moves = app.sql_write(work)
+        moves = app.write(work)
     if as_json:
         print_json({"dry_run": dry_run, "moved": [
             {"id": m.card_id, "topic": m.topic, "retrievability": round(m.retrievability, 4),
@@ -381,9 +381,9 @@ def session_cmd(app: App, limit: int | None) -> None:
     graded = 0
     interactive = sys.stdin.isatty()
     while limit is None or graded < limit:
-        with app.sql_reading() as conn:
+        with app.reading() as conn:
             queue = build_queue(
-                conn, engine=app.sql_engine(conn), clock=app.clock, now=app.now(),
+                conn, engine=app.engine(conn), clock=app.clock, now=app.now(),
                 order=str(app.config["order"]),
                 max_per_day=int(app.config["max_reviews_per_day"]))
             entries = [e for e in queue.entries if e.card.id not in skipped]
@@ -425,7 +425,7 @@ def session_cmd(app: App, limit: int | None) -> None:
                 break
             try:
                 if answer in ("u", "undo"):
-                    result = app.db.write(lambda s: undo(s, engine=app.engine(s),
+                    result = app.db.write(lambda s: undo(s, engine=app.orm_engine(s),
                                                          now=app.now()))
                     skipped.discard(result.card_id)
                     graded = max(0, graded - 1)

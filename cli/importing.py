@@ -60,7 +60,7 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
     show_progress = not as_json and sys.stderr.isatty() and total > 200
 
     def run(session):  # type: ignore[no-untyped-def]
-        engine = app.engine(session)
+        engine = app.orm_engine(session)
         if not show_progress:
             return import_parsed(session, files, engine=engine, now=app.now(), as_new=as_new)
         from rich.progress import Progress

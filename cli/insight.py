@@ -137,7 +137,7 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
 
     now = app.now()
     with app.db.reading() as session:
-        stats = collect_stats(session, engine=app.engine(session), clock=app.clock, now=now)
+        stats = collect_stats(session, engine=app.orm_engine(session), clock=app.clock, now=now)
     data = stats.to_json()
     if plot_file:
         _plot_stats(plot_file, stats)

@@ -6,17 +6,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from srs import clock
 from srs.clock import DayClock
 from srs.config import Config, load
+from srs.i18n import _
 from srs.paths import Paths, user_paths
+from srs.sql import sqlite_path
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from srs.db import Database
     from srs.engine import Engine
     from srs.schedule import Rescheduled
@@ -52,8 +52,6 @@ class App:
         """The database as a message names it: its file, or its URL without the password."""
         import re
 
-        from srs.sql import sqlite_path
-
         path = sqlite_path(self.url)
         if path is not None:
             return str(path)
@@ -61,64 +59,72 @@ class App:
 
     @cached_property
     def db(self) -> Database:
+        """SQLAlchemy's side: migrations, and the engine for PostgreSQL. Commands reach the
+        data through `reading` and `write`, never through this."""
         from srs.db import open_database
-        from srs.schedule import clock_is_current, follow_clock
-        from srs.sql import SessionConn
 
         db = open_database(self.url, clock=self.clock)
-        with db.reading() as session:
-            current = clock_is_current(SessionConn(session), self.clock)
-        if not current:
-            self._followed(db.write(lambda s: follow_clock(
-                SessionConn(s), self.engine(s), self.now())))
+        self._follow_clock(db.write_connection)
         return db
 
     @cached_property
     def _raw(self) -> SQLiteConn | None:
-        """A plain sqlite3 connection when the database is an up-to-date SQLite file."""
-        from srs.schedule import clock_is_current, follow_clock
+        """A plain sqlite3 connection for an SQLite file (migrated first when it is new or
+        behind: the one time SQLAlchemy is loaded for it); None for other databases."""
         from srs.schema import SCHEMA_HEAD
-        from srs.sql import open_sqlite, sqlite_path, writing
+        from srs.sql import open_sqlite, writing
 
         path = sqlite_path(self.url)
-        raw = open_sqlite(path, SCHEMA_HEAD) if path is not None else None
-        if raw is not None and not clock_is_current(raw, self.clock):
-            self._followed(writing(raw, lambda c: follow_clock(
-                c, self.sql_engine(c), self.now())))
+        if path is None:
+            return None
+        raw = open_sqlite(path, SCHEMA_HEAD)
+        if raw is None:
+            self.db.close()  # creates or migrates the file
+            raw = open_sqlite(path, SCHEMA_HEAD)
+            if raw is None:
+                from srs.errors import DatabaseError
+
+                raise DatabaseError(_("cannot open database {path}").format(path=path))
+        self._follow_clock(lambda work: writing(raw, work))
         return raw
 
-    def _followed(self, result: Rescheduled | None) -> None:
+    def _follow_clock(self, write: Callable[[Callable[[SqlConn], Any]], Any]) -> None:
+        """Replay every card when the stored schedule follows another clock (told once)."""
+        from srs.schedule import clock_is_current, follow_clock
+
+        result = write(lambda conn: None if clock_is_current(conn, self.clock)
+                       else follow_clock(conn, self.engine(conn), self.now()))
         if result is not None and self.notify is not None:
             self.notify(result)
 
     @contextmanager
-    def sql_reading(self) -> Iterator[SqlConn]:
-        """A read transaction for the hot commands: sqlite3 when it can, else SQLAlchemy."""
-        from srs.sql import SessionConn, reading
+    def reading(self) -> Iterator[SqlConn]:
+        """A read transaction: sqlite3 on an SQLite file, SQLAlchemy Core otherwise."""
+        from srs.sql import reading
 
         if self._raw is not None:
             with reading(self._raw) as conn:
                 yield conn
             return
-        with self.db.reading() as session:
-            yield SessionConn(session)
+        with self.db.read_connection() as conn:
+            yield conn
 
-    def sql_write(self, work: Callable[[SqlConn], T]) -> T:
-        """One write transaction for the hot commands, retried while another writer works."""
-        from srs.sql import SessionConn, writing
+    def write(self, work: Callable[[SqlConn], T]) -> T:
+        """One write transaction, retried while another writer works."""
+        from srs.sql import writing
 
         if self._raw is not None:
             return writing(self._raw, work)
-        return self.db.write(lambda session: work(SessionConn(session)))
+        return self.db.write_connection(work)
 
-    def sql_dialect(self) -> str:
-        """The database's dialect (sqlite, postgresql), read without opening SQLAlchemy
-        when the plain path serves."""
+    @property
+    def dialect(self) -> str:
+        """The database's dialect: sqlite or postgresql."""
         if self._raw is not None:
             return "sqlite"
         return str(self.db.engine.dialect.name)
 
-    def sql_engine(self, conn: SqlConn) -> Engine:
+    def engine(self, conn: SqlConn) -> Engine:
         """The FSRS engine from the config and the parameters stored in the database."""
         from srs.engine import Engine, settings_from
         from srs.queue import load_parameters
@@ -141,7 +147,8 @@ class App:
     def now(self) -> datetime:
         return clock.now()
 
-    def engine(self, session: Session) -> Engine:
+    def orm_engine(self, session: Any) -> Engine:
+        """TRANSITIONAL: the FSRS engine for code still on ORM sessions (goes with them)."""
         from srs.engine import Engine
         from srs.repository import scheduler_settings
 

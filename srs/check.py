@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 
 from srs.engine import CardState, Engine
 from srs.i18n import _
-from srs.schedule import load_events, store_states, stored_state
+from srs.schedule import (
+    STORE_STEP,
+    changed_steps,
+    load_histories,
+    store_states,
+    stored_state,
+)
 from srs.sql import SqlConn
 
 T = TypeVar("T")
@@ -200,31 +206,44 @@ def _differs(old: CardState, old_day: Any, new: CardState, new_day: int | None) 
     return None
 
 
-def _states(conn: SqlConn, engine: Engine, report: CheckReport,
-            bad: set[int]) -> dict[int, CardState]:
-    """Every card's stored state against the replay of its history; the replayed states
-    that differ (or whose stored one is unusable)."""
+@dataclass
+class _Fixes:
+    """What a repair writes: replayed card states, and review steps that differ."""
+
+    states: dict[int, CardState] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _states(conn: SqlConn, engine: Engine, report: CheckReport, bad: set[int]) -> _Fixes:
+    """Every card's stored state, and every self-test's stored step, against the replay of
+    the card's history; what a repair would write."""
     ids = [row[0] for row in conn.all(
         "SELECT id FROM card WHERE merged_into IS NULL ORDER BY id")]
     rows = {row[0]: row for row in conn.all_in(
         "SELECT id, state, step, stability, difficulty, due, last_review, last_review_day "
         "FROM card WHERE id IN ({ids})", ids)}
-    events = load_events(conn, ids)
-    fixes: dict[int, CardState] = {}
+    histories = load_histories(conn, ids)
+    fixes = _Fixes()
     for card_id in ids:
-        history = events.get(card_id)
-        if not history or all(event.plan for event in history):
+        history = histories.get(card_id)
+        if history is None or all(event.plan for event in history.events):
             continue
         try:
-            new = engine.replay(card_id, history)
+            new, steps = engine.replay_history(card_id, history.events)
         except Exception as err:  # noqa: BLE001 - a history the scheduler cannot take
             report.problems.append(Finding("state", f"card {card_id}", _(
                 "its history cannot be replayed: {reason}").format(reason=err)))
             continue
+        wrong_steps = changed_steps(conn, history, steps)
+        if wrong_steps:
+            report.problems.append(Finding("state", f"card {card_id}", _(
+                "{n} of its self-tests store what their replay does not give").format(
+                    n=len(wrong_steps)), True))
+            fixes.steps += wrong_steps
         new_day = engine.clock.day_of(new.last_review).toordinal() \
             if new.last_review is not None else None
         if card_id in bad:
-            fixes[card_id] = new
+            fixes.states[card_id] = new
             continue
         try:
             old, old_day = stored_state(conn, rows[card_id])
@@ -233,7 +252,7 @@ def _states(conn: SqlConn, engine: Engine, report: CheckReport,
             reason = _("its stored state cannot be read: {reason}").format(reason=err)
         if reason is not None:
             report.problems.append(Finding("state", f"card {card_id}", reason, True))
-            fixes[card_id] = new
+            fixes.states[card_id] = new
     return fixes
 
 
@@ -264,7 +283,8 @@ def check(conn: SqlConn, engine: Engine, now: datetime, *, salt: str,
           repair: bool = False) -> CheckReport:
     """Check everything; with `repair`, re-derive the card states that differ from their
     histories (inside the caller's write transaction). The report lists what was found
-    before repairing, and `repaired` how many cards were put right. A damaged file is
+    before repairing, and `repaired` how many card states and self-test steps were put
+    right. A damaged file is
     mended first, apart, by `reindex`.
     """
     report = CheckReport()
@@ -283,15 +303,15 @@ def check(conn: SqlConn, engine: Engine, now: datetime, *, salt: str,
 
     stage("references", lambda: _references(conn, report), None)
     no_cards: set[int] = set()
-    no_fixes: dict[int, CardState] = {}
     bad = stage("values", lambda: _values(conn, report), no_cards)
-    fixes = stage("state", lambda: _states(conn, engine, report, bad), no_fixes)
+    fixes = stage("state", lambda: _states(conn, engine, report, bad), _Fixes())
     stage("logs", lambda: _logs(conn, salt, report), None)
     for name, table in (("cards", "card"), ("reviews", "review"), ("logs", "log_source")):
         report.counts[name] = stage("counts", lambda table=table: int(  # type: ignore[misc]
             conn.scalar(f"SELECT count(*) FROM {table}") or 0), 0)
-    if repair and fixes:
-        store_states(conn, fixes, engine.clock, now)
-        report.repaired += len(fixes)
+    if repair:
+        store_states(conn, fixes.states, engine.clock, now)
+        conn.run_many(STORE_STEP, fixes.steps)
+        report.repaired += len(fixes.states) + len(fixes.steps)
     return report
 

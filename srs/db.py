@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlite3 import Connection as SQLiteConnection
 
     from srs.clock import DayClock
+    from srs.sql import SqlConn
 
 T = TypeVar("T")
 
@@ -171,17 +172,49 @@ class Database:
         except exc.DatabaseError as err:
             raise self._unreachable(err) from None
 
+    @contextmanager
+    def read_connection(self) -> Iterator[SqlConn]:
+        """A read transaction on a SQLAlchemy Core connection (no ORM); nothing committed."""
+        from srs.sql import AlchemyConn
+
+        try:
+            with self.engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    yield AlchemyConn(conn)
+                finally:
+                    transaction.rollback()
+        except exc.DatabaseError as err:
+            raise self._unreachable(err) from None
+
+    def write_connection(self, work: Callable[[SqlConn], T]) -> T:
+        """Run `work` on a Core connection in one write transaction, retried while busy."""
+        from srs.sql import AlchemyConn
+
+        def attempt() -> T:
+            with self._writer.begin() as conn:
+                return work(AlchemyConn(conn))
+
+        return self._retrying(attempt)
+
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction, retried with backoff while the lock is taken."""
+        def attempt() -> T:
+            with self._write_sessions() as session, session.begin():
+                # Take the write lock before `work` runs, so a time it reads from the
+                # clock is not older than what a writer that went first recorded.
+                session.connection()
+                return work(session)
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run one write transaction, again with backoff while another writer holds the lock."""
         deadline = time.monotonic() + WRITE_RETRY_SECONDS
         delay = 0.05
         while True:
             try:
-                with self._write_sessions() as session, session.begin():
-                    # Take the write lock before `work` runs, so a time it reads from the
-                    # clock is not older than what a writer that went first recorded.
-                    session.connection()
-                    return work(session)
+                return attempt()
             except exc.OperationalError as err:
                 if not _is_busy(err):
                     raise self._unreachable(err) from None

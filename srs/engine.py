@@ -60,6 +60,19 @@ class Event:
     plan: bool = False
 
 
+@dataclass(frozen=True)
+class ReviewStep:
+    """What one self-test of a history did, as stored beside it for statistics and fitting
+    (derived data: recomputed whenever the history is replayed)."""
+
+    study_day: date  # the study day it counts for
+    prior_state: int  # 0 never reviewed, 1 learning, 2 review, 3 relearning
+    elapsed_days: int | None  # study days since the previous self-test; None for the first
+    retrievability: float | None  # the chance of passing it, as FSRS saw it; None for the first
+    stability: float  # after it
+    difficulty: float  # after it
+
+
 def anchor(day: date) -> datetime:
     """A study day as py-fsrs sees it: noon UTC of that date.
 
@@ -196,37 +209,54 @@ class Engine:
         return self._state(card, at)
 
     def replay(self, card_id: int, events: Iterable[Event]) -> CardState:
-        """The state a history leads to, events in time order.
+        """The state a history leads to, events in time order (see `replay_history`)."""
+        return self.replay_history(card_id, list(events))[0]
 
+    def replay_history(self, card_id: int, events: Sequence[Event]
+                       ) -> tuple[CardState, list[ReviewStep | None]]:
+        """The state a history leads to, and what each of its self-tests did.
+
+        The steps are in the order of `events` (None for an event that is not a self-test).
         A self-test the log plans makes the card due on the earliest planned day after its
         last review (the person's own plan stands until a self-test follows it), unless a
         due day was set by hand after that review.
         """
-        everything = list(events)
-        plans = sorted(e.due_set for e in everything if e.plan and e.due_set is not None)
-        ordered = sorted((e for e in everything if not e.plan), key=lambda e: e.at)
-        if not ordered:
+        plans = sorted(e.due_set for e in events if e.plan and e.due_set is not None)
+        order = sorted((i for i, e in enumerate(events) if not e.plan),
+                       key=lambda i: events[i].at)
+        if not order:
             raise ValueError("an empty history has no state")
-        card = FsrsCard(card_id=card_id, due=self._anchor(self.day_of(ordered[0].at)))
+        steps: list[ReviewStep | None] = [None] * len(events)
+        card = FsrsCard(card_id=card_id, due=self._anchor(self.day_of(events[order[0]].at)))
         last: datetime | None = None
+        last_day: date | None = None
         set_by_hand = False
         number = 0
-        for event in ordered:
+        for index in order:
+            event = events[index]
             if event.rating is not None:
                 number += 1
-                card = self._step(card, event.rating, self.day_of(event.at), number)
-                last, set_by_hand = event.at, False
+                day = self.day_of(event.at)
+                prior, chance = int(card.state) if last is not None else 0, None
+                if last_day is not None and card.stability is not None:
+                    chance = float(self.scheduler.get_card_retrievability(
+                        card, max(self._anchor(day), self._anchor(last_day))))
+                card = self._step(card, event.rating, day, number)
+                assert card.stability is not None and card.difficulty is not None
+                steps[index] = ReviewStep(
+                    day, prior, (day - last_day).days if last_day is not None else None,
+                    chance, card.stability, card.difficulty)
+                last, last_day, set_by_hand = event.at, day, False
             elif event.due_set is not None:
                 card = copy(card)
                 card.due = self._anchor(event.due_set)
                 set_by_hand = True
         if plans and not set_by_hand:
-            after = self.day_of(last) if last is not None else None
-            upcoming = [day for day in plans if after is None or day > after]
+            upcoming = [day for day in plans if last_day is None or day > last_day]
             if upcoming:
                 card = copy(card)
                 card.due = self._anchor(upcoming[0])
-        return self._state(card, last)
+        return self._state(card, last), steps
 
     def retrievability(self, state: CardState, day: date) -> float:
         """The chance of passing a self-test on study day `day` (0 for a state that is

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from srs.cardview import CardRow, card_state, state_from_json, state_to_json
 from srs.clock import DayClock
-from srs.engine import CardState, Engine
+from srs.engine import CardState, Engine, ReviewStep
 from srs.errors import CardNotFound, GradeError, NothingToUndo
 from srs.i18n import _
 from srs.queue import ACTIVE, build_queue, card_rows, reviews_done
-from srs.schedule import STORE_STATE, state_row
+from srs.schedule import STORE_STATE, STORE_STEP, state_row, step_row
 from srs.sql import SqlConn
 
 if TYPE_CHECKING:
@@ -121,12 +121,19 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
         "SELECT count(*) FROM review WHERE card_id = :id AND kind = 'review' "
         "AND undone_at IS NULL", id=card.id) or 0) + 1
     after = engine.review(card.id, before, rating, at, number)
-    conn.run(
+    last_day = engine.last_day(before)
+    assert after.stability is not None and after.difficulty is not None
+    step = ReviewStep(day, before.state if last_day is not None else 0,
+                      (day - last_day).days if last_day is not None else None,
+                      retrievability if last_day is not None else None,
+                      after.stability, after.difficulty)
+    review_id = conn.insert(
         "INSERT INTO review (card_id, at, kind, rating, source, note, duration, state_before, "
         "recorded_at) VALUES (:card_id, :at, 'review', :rating, 'cli', :note, :duration, "
         ":state_before, :now)",
         card_id=card.id, at=conn.stamp(at), rating=rating, note=note or None,
         duration=duration, state_before=state_to_json(before), now=conn.stamp(now))
+    conn.run(STORE_STEP, **step_row(conn, review_id, step))
     store_state(conn, card.id, after, clock, now)
     interval = (after.due - day).days
     return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,

@@ -498,18 +498,29 @@ class _FileImport:
 
     def _insert_new_cards(self, new_reviews: list[dict[str, Any]]) -> None:
         """Replay each new card's history in memory and insert it with its final state."""
+        for review in new_reviews:  # what each self-test did: for existing cards, the replay
+            review.update(study_day=None, prior_state=None, elapsed_days=None,
+                          retrievability=None, stability=None, difficulty=None)
         if not self.new_cards:
             return
         events: dict[int, list[Event]] = {card["id"]: [] for card in self.new_cards}
+        rows: dict[int, list[dict[str, Any]]] = {card["id"]: [] for card in self.new_cards}
         for review in new_reviews:
             if review["card_id"] in events:
                 events[review["card_id"]].append(Event(
                     review["at"], review["rating"], review["due_set"],
                     plan=review["kind"] == "plan"))
+                rows[review["card_id"]].append(review)
         for card in self.new_cards:
             history = events[card["id"]]
-            if history:
-                state = self.engine.replay(card["id"], history)
+            if history and not all(event.plan for event in history):
+                state, steps = self.engine.replay_history(card["id"], history)
+                for review, step in zip(rows[card["id"]], steps, strict=True):
+                    if step is not None:
+                        review.update(study_day=step.study_day, prior_state=step.prior_state,
+                                      elapsed_days=step.elapsed_days,
+                                      retrievability=step.retrievability,
+                                      stability=step.stability, difficulty=step.difficulty)
                 card.update(state=state.state, step=state.step, stability=state.stability,
                             difficulty=state.difficulty, due=state.due,
                             last_review=state.last_review,

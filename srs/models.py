@@ -144,11 +144,19 @@ class Review(Base):
     state_before: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a self-test did (srs.engine.ReviewStep), derived: rewritten by every replay.
+    study_day: Mapped[date | None] = mapped_column(Date)
+    prior_state: Mapped[int | None] = mapped_column(Integer)
+    elapsed_days: Mapped[int | None] = mapped_column(Integer)
+    retrievability: Mapped[float | None] = mapped_column(Float)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ix_review_card_at", "card_id", "at"),
         Index("ix_review_recorded_at", "recorded_at"),
         Index("ix_review_at", "at"),
+        Index("ix_review_study_day", "study_day"),
     )
 
 

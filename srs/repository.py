@@ -72,14 +72,16 @@ def to_events(reviews: Iterable[Review]) -> list[Event]:
                   plan=r.kind == "plan") for r in reviews]
 
 
-def replay_card(session: Session, engine: Engine, card: Card, now: datetime,
-                reviews: list[Review] | None = None) -> bool:
-    """Recompute a card's state from its history; True when it changed."""
-    if reviews is None:
-        reviews = active_events(session, [card.id])[card.id]
-    if not reviews:
-        return False
-    return apply_state(card, engine.replay(card.id, to_events(reviews)), now, engine.clock)
+def replay_card(session: Session, engine: Engine, card: Card, now: datetime) -> bool:
+    """Recompute a card's state, and its self-tests' steps, from its history; True when the
+    state changed."""
+    from srs.schedule import replay_cards
+    from srs.sql import SessionConn
+
+    session.flush()
+    changed = replay_cards(SessionConn(session), engine, now, [card.id]).changed
+    session.refresh(card)
+    return bool(changed)
 
 
 def active_cards() -> Select[Card]:

@@ -14,22 +14,30 @@ SQLAlchemy session's connection otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from srs.clock import DayClock, clock_from_record
-from srs.engine import CardState, Engine, Event
+from srs.engine import CardState, Engine, Event, ReviewStep
 from srs.sql import SqlConn
 
 CLOCK_KEY = "schedule.clock"
+# What the stored schedule holds besides the clock: 2 = the review steps are stored too. A
+# database marked otherwise is replayed once on open, which writes what is missing.
+SCHEDULE_FORMAT = 2
 STATE_COLUMNS = "id, state, step, stability, difficulty, due, last_review, last_review_day"
 STORE_STATE = (
     "UPDATE card SET state = :state, step = :step, stability = :stability, "
     "difficulty = :difficulty, due = :due, last_review = :last_review, "
     "last_review_day = :last_review_day, updated_at = :now WHERE id = :id")
 EVENT_COLUMNS = "card_id, at, kind, rating, due_set"
+STEP_COLUMNS = "study_day, prior_state, elapsed_days, retrievability, stability, difficulty"
+STORE_STEP = (
+    "UPDATE review SET study_day = :study_day, prior_state = :prior_state, "
+    "elapsed_days = :elapsed_days, retrievability = :retrievability, "
+    "stability = :stability, difficulty = :difficulty WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -70,60 +78,105 @@ def stored_state(conn: SqlConn, row: tuple[Any, ...]) -> tuple[CardState, Any]:
                       conn.moment(last)), last_day)
 
 
-def _events(conn: SqlConn, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Event]]:
-    for card_id, at, kind, rating, due_set in rows:
+def step_row(conn: SqlConn, review_id: int, step: ReviewStep | None) -> dict[str, Any]:
+    """The parameters of STORE_STEP for one review (None clears a step)."""
+    if step is None:
+        return {"id": review_id, "study_day": None, "prior_state": None, "elapsed_days": None,
+                "retrievability": None, "stability": None, "difficulty": None}
+    return {"id": review_id, "study_day": conn.day_value(step.study_day),
+            "prior_state": step.prior_state, "elapsed_days": step.elapsed_days,
+            "retrievability": step.retrievability, "stability": step.stability,
+            "difficulty": step.difficulty}
+
+
+@dataclass
+class History:
+    """A card's events that count, oldest first, with their review ids and stored steps."""
+
+    ids: list[int]
+    events: list[Event]
+    stored: list[tuple[Any, ...]]  # STEP_COLUMNS as stored, one tuple per event
+
+
+def load_histories(conn: SqlConn, ids: list[int] | None = None) -> dict[int, History]:
+    """The histories of cards `ids` (every card when None), with what each step stored."""
+    columns = f"id, {EVENT_COLUMNS}, {STEP_COLUMNS}"
+    if ids is None:
+        rows: Iterable[tuple[Any, ...]] = conn.stream(
+            f"SELECT {columns} FROM review WHERE undone_at IS NULL ORDER BY card_id, at, id")
+    else:
+        rows = conn.all_in(f"SELECT {columns} FROM review WHERE card_id IN ({{ids}}) "
+                           "AND undone_at IS NULL ORDER BY card_id, at, id", ids)
+    found: dict[int, History] = {}
+    for row in rows:
+        review_id, card_id, at, kind, rating, due_set = row[:6]
+        history = found.get(card_id)
+        if history is None:
+            history = found[card_id] = History([], [], [])
         moment = conn.moment(at)
         assert moment is not None
-        yield card_id, Event(moment, rating if kind == "review" else None,
-                             conn.day(due_set) if due_set is not None else None,
-                             plan=kind == "plan")
+        history.ids.append(review_id)
+        history.events.append(Event(moment, rating if kind == "review" else None,
+                                    conn.day(due_set) if due_set is not None else None,
+                                    plan=kind == "plan"))
+        history.stored.append(row[6:])
+    return found
 
 
-def load_events(conn: SqlConn, ids: list[int]) -> dict[int, list[Event]]:
-    """The history that counts (not undone) of each card, oldest first."""
-    result: dict[int, list[Event]] = {card_id: [] for card_id in ids}
-    rows = conn.all_in(
-        f"SELECT {EVENT_COLUMNS} FROM review WHERE card_id IN ({{ids}}) AND undone_at IS NULL "
-        "ORDER BY card_id, at, id", ids)
-    for card_id, event in _events(conn, rows):
-        result[card_id].append(event)
-    return result
+def _stored_step(conn: SqlConn, stored: tuple[Any, ...]) -> ReviewStep | None:
+    day, prior, elapsed, chance, stability, difficulty = stored
+    if day is None or prior is None or stability is None or difficulty is None:
+        return None
+    return ReviewStep(conn.day(day), int(prior), elapsed, chance, float(stability),
+                      float(difficulty))
+
+
+def changed_steps(conn: SqlConn, history: History, steps: list[ReviewStep | None]
+                  ) -> list[dict[str, Any]]:
+    """STORE_STEP parameters for the reviews whose stored step differs from `steps`."""
+    return [step_row(conn, review_id, step)
+            for review_id, step, stored in zip(history.ids, steps, history.stored, strict=True)
+            if _stored_step(conn, stored) != step]
 
 
 def replay_cards(conn: SqlConn, engine: Engine, now: datetime,
                  ids: list[int] | None = None) -> Rescheduled:
-    """Recompute cards' states from their histories (every card not merged away by default).
+    """Recompute cards' states, and what each self-test did, from their histories (every
+    card not merged away by default).
 
     Only cards whose state (or stored study day of the last review) changes are written,
-    with `updated_at = now`; a card with no history left keeps the state it has.
+    with `updated_at = now`, and only reviews whose step changes; a card with no history
+    left (or only plans) keeps the state it has.
     """
     if ids is None:
         current = {row[0]: stored_state(conn, row) for row in conn.stream(
             f"SELECT {STATE_COLUMNS} FROM card WHERE merged_into IS NULL ORDER BY id")}
-        events: dict[int, list[Event]] = {card_id: [] for card_id in current}
-        for card_id, event in _events(conn, conn.stream(
-                f"SELECT {EVENT_COLUMNS} FROM review WHERE undone_at IS NULL "
-                "ORDER BY card_id, at, id")):
-            if card_id in events:
-                events[card_id].append(event)
+        histories = load_histories(conn)
     else:
         current = {row[0]: stored_state(conn, row) for row in conn.all_in(
             f"SELECT {STATE_COLUMNS} FROM card WHERE id IN ({{ids}})", ids)}
-        events = load_events(conn, sorted(current))
+        histories = load_histories(conn, sorted(current))
     changed: dict[int, CardState] = {}
+    step_rows: list[dict[str, Any]] = []
     moved = 0
     day_of = engine.clock.day_of
     for card_id, (old, old_day) in current.items():
-        history = events.get(card_id)
-        if not history or all(event.plan for event in history):
+        history = histories.get(card_id)
+        if history is None or all(event.plan for event in history.events):
             continue  # nothing but plans: the card keeps the state it has
-        new = engine.replay(card_id, history)
+        new, steps = engine.replay_history(card_id, history.events)
+        step_rows += changed_steps(conn, history, steps)
         new_day = day_of(new.last_review).toordinal() if new.last_review is not None else None
         if new != old or old_day != new_day:
             changed[card_id] = new
             moved += new.due != old.due
     store_states(conn, changed, engine.clock, now)
+    conn.run_many(STORE_STEP, step_rows)
     return Rescheduled(len(changed), moved, len(current))
+
+
+def _marker(clock: DayClock) -> dict[str, Any]:
+    return {**clock.record(), "format": SCHEDULE_FORMAT}
 
 
 def _stored_record(conn: SqlConn) -> dict[str, Any] | None:
@@ -139,7 +192,7 @@ def clock_is_current(conn: SqlConn, clock: DayClock) -> bool:
     """True when the stored schedule was computed with `clock` (or there is nothing stored)."""
     record = _stored_record(conn)
     if record is not None:
-        return record == clock.record()
+        return record == _marker(clock)
     return conn.scalar("SELECT id FROM card LIMIT 1") is None
 
 
@@ -147,7 +200,7 @@ def mark_clock(conn: SqlConn, clock: DayClock) -> None:
     """Record that the stored schedule follows `clock` (nothing to record without cards)."""
     if conn.scalar("SELECT id FROM card LIMIT 1") is None:
         return
-    value = json.dumps(clock.record())
+    value = json.dumps(_marker(clock))
     if conn.scalar("SELECT value FROM setting WHERE key = :key", key=CLOCK_KEY) is None:
         conn.run("INSERT INTO setting (key, value) VALUES (:key, :value)",
                  key=CLOCK_KEY, value=value)
@@ -181,7 +234,7 @@ def follow_clock(conn: SqlConn, engine: Engine, now: datetime) -> Rescheduled | 
     """
     clock = engine.clock
     record = _stored_record(conn)
-    if record == clock.record():
+    if record == _marker(clock):
         return None
     if record is None and conn.scalar("SELECT id FROM card LIMIT 1") is None:
         return None  # an empty database: the first import records its clock

@@ -24,6 +24,7 @@ from srs.i18n import _
 if TYPE_CHECKING:
     import sqlite3
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -63,6 +64,10 @@ class SqlConn:
 
     def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
         """Run `sql` once for each set of parameters."""
+        raise NotImplementedError
+
+    def insert(self, sql: str, **params: Any) -> int:
+        """Run an INSERT of one row and return the row's new id."""
         raise NotImplementedError
 
     def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
@@ -109,6 +114,11 @@ class SQLiteConn(SqlConn):
     def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
         self.conn.executemany(sql, rows)
 
+    def insert(self, sql: str, **params: Any) -> int:
+        row_id = self.conn.execute(sql, params).lastrowid
+        assert row_id is not None
+        return row_id
+
     def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         cursor = self.conn.execute(sql, params)
         while rows := cursor.fetchmany(256):
@@ -141,6 +151,54 @@ class SessionConn(SqlConn):
 
         if rows:
             self.session.execute(text(sql), rows)
+
+    def insert(self, sql: str, **params: Any) -> int:
+        return AlchemyConn(self.session.connection()).insert(sql, **params)
+
+    def stamp(self, moment: datetime) -> Any:
+        moment = moment.astimezone(UTC)
+        return moment.strftime(SQLITE_STAMP) if self.dialect == "sqlite" else moment
+
+
+class AlchemyConn(SqlConn):
+    """A SQLAlchemy Core connection (PostgreSQL, or SQLite while it is being migrated),
+    inside a transaction its opener began. No ORM is involved."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    def all(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        return [tuple(row) for row in self.conn.execute(text(sql), params)]
+
+    def run(self, sql: str, **params: Any) -> None:
+        from sqlalchemy import text
+
+        self.conn.execute(text(sql), params)
+
+    def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        from sqlalchemy import text
+
+        if rows:
+            self.conn.execute(text(sql), rows)
+
+    def insert(self, sql: str, **params: Any) -> int:
+        from sqlalchemy import text
+
+        if self.dialect == "postgresql":
+            return int(self.conn.execute(text(sql + " RETURNING id"), params).scalar_one())
+        result = self.conn.execute(text(sql), params)
+        assert result.lastrowid is not None
+        return int(result.lastrowid)
+
+    def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        result = self.conn.execute(text(sql), params)
+        while rows := result.fetchmany(256):
+            yield from (tuple(row) for row in rows)
 
     def stamp(self, moment: datetime) -> Any:
         moment = moment.astimezone(UTC)
