@@ -9,6 +9,7 @@ and choosing the cards, are not.
     python -m benchmarks.inproc ours-due-ids SRS_HOME --count 15
     python -m benchmarks.inproc ours-replay SRS_HOME --runs 3
     python -m benchmarks.inproc ours-parse LOG.md --runs 5
+    python -m benchmarks.inproc ours-insert SRS_HOME --runs 3
     python -m benchmarks.inproc anki-queue COLLECTION --runs 10
     python -m benchmarks.inproc anki-answer COLLECTION --runs 10
 """
@@ -41,8 +42,8 @@ def ours_queue(home: str, runs: int, budget: float) -> dict[str, Any]:
     started = time.perf_counter()
     due_total = shown = 0
     for _run in range(runs):
-        with app.sql_reading() as conn:
-            engine = app.sql_engine(conn)
+        with app.reading() as conn:
+            engine = app.engine(conn)
             now = app.now()
             gc.collect()
             t0 = time.perf_counter()
@@ -62,8 +63,8 @@ def ours_due_ids(home: str, count: int) -> dict[str, Any]:
     from srs.queue import build_queue
 
     app = _app(home)
-    with app.sql_reading() as conn:
-        queue = build_queue(conn, engine=app.sql_engine(conn), clock=app.clock,
+    with app.reading() as conn:
+        queue = build_queue(conn, engine=app.engine(conn), clock=app.clock,
                             now=app.now(), limit=count)
         ids = [entry.card.id for entry in queue.entries]
     app.close()
@@ -75,13 +76,13 @@ def ours_grade(home: str, ids: list[int]) -> dict[str, Any]:
     from srs.grading import grade
 
     app = _app(home)
-    app.sql_write(lambda c: app.sql_engine(c))  # open, pragmas and schema check: not timed
+    app.write(lambda c: app.engine(c))  # open, pragmas and schema check: not timed
     samples = []
     for card_id in ids:
         gc.collect()
         t0 = time.perf_counter()
-        app.sql_write(lambda c, cid=card_id: grade(
-            c, cid, 3, engine=app.sql_engine(c), clock=app.clock, now=app.now()))
+        app.write(lambda c, cid=card_id: grade(
+            c, cid, 3, engine=app.engine(c), clock=app.clock, now=app.now()))
         samples.append(time.perf_counter() - t0)
     app.close()
     return {"samples": samples}
@@ -168,14 +169,16 @@ def ours_replay(home: str, runs: int) -> dict[str, Any]:
     The histories are read once (not timed); each run times our replay of all of them and
     the reference's, alternating, so both see the same machine.
     """
-    from srs.schedule import load_events
+    from srs.schedule import load_histories
 
     app = _app(home)
-    with app.sql_reading() as conn:
-        engine = app.sql_engine(conn)
-        ids = [row[0] for row in conn.all("SELECT id FROM card WHERE merged_into IS NULL")]
-        histories = [(card_id, events) for card_id, events in load_events(conn, ids).items()
-                     if events]
+    with app.reading() as conn:
+        engine = app.engine(conn)
+        merged = {row[0] for row in conn.all("SELECT id FROM card WHERE merged_into IS NOT NULL")}
+        histories = [(card_id, history.events) for card_id, history
+                     in load_histories(conn).items()
+                     if card_id not in merged and history.events
+                     and not all(event.plan for event in history.events)]
     app.close()
     ours: list[float] = []
     reference: list[float] = []
@@ -205,26 +208,71 @@ def ours_parse(log: str, runs: int) -> dict[str, Any]:
     options = LogOptions(today=date.today())
     samples: list[float] = []
     floor: list[float] = []
-    rows = 0
+    rows = warnings = 0
     for _run in range(runs):
         gc.collect()
         t0 = time.perf_counter()
         result = parse_log(text, log, options)
         samples.append(time.perf_counter() - t0)
-        rows = len(result.rows)
+        rows, warnings = len(result.rows), len(result.warnings)
         gc.collect()
         t0 = time.perf_counter()
         cells = [split_cells(line) for line in text.split("\n") if "|" in line]
         floor.append(time.perf_counter() - t0)
         del cells
-    return {"samples": samples, "reference": floor, "rows": rows}
+    return {"samples": samples, "reference": floor, "rows": rows, "warnings": warnings}
+
+
+def ours_insert(home: str, runs: int) -> dict[str, Any]:
+    """The floor of writing what an import writes: every row of the imported database
+    inserted with sqlite3's executemany, one transaction, into a fresh database of the same
+    schema (tables and indexes made first, not timed), with the pragmas srs uses."""
+    import os
+    import sqlite3
+    import tempfile
+
+    source = sqlite3.connect(Path(home) / "data" / "srs.db")
+    schema = [sql for (sql,) in source.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY type = 'index', rowid")]
+    tables = [name for (name,) in source.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name != 'alembic_version' ORDER BY rowid")]
+    data = {}
+    for table in tables:
+        columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+        rows = source.execute(f'SELECT * FROM "{table}"').fetchall()
+        marks = ", ".join("?" * len(columns))
+        data[table] = (f'INSERT INTO "{table}" VALUES ({marks})', rows)
+    source.close()
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="srs-insert-") as folder:
+        for run in range(runs):
+            path = os.path.join(folder, f"fresh{run}.db")
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            for sql in schema:
+                conn.execute(sql)
+            gc.collect()
+            t0 = time.perf_counter()
+            conn.execute("BEGIN")
+            for sql, rows in data.values():
+                conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+            samples.append(time.perf_counter() - t0)
+            conn.close()
+            os.remove(path)
+    return {"samples": samples, "rows": {table: len(rows) for table, (_sql, rows)
+                                         in data.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["ours-queue", "ours-grade", "ours-due-ids",
-                                         "ours-replay", "ours-parse", "anki-queue",
+                                         "ours-replay", "ours-parse", "ours-insert",
+                                         "anki-queue",
                                          "anki-answer"])
     parser.add_argument("target", help="SRS_HOME for ours, the collection file for Anki")
     parser.add_argument("--runs", type=int, default=10)
@@ -239,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         result = ours_due_ids(args.target, args.count)
     elif args.kind == "ours-replay":
         result = ours_replay(args.target, args.runs)
+    elif args.kind == "ours-insert":
+        result = ours_insert(args.target, args.runs)
     elif args.kind == "ours-parse":
         result = ours_parse(args.target, args.runs)
     elif args.kind == "ours-grade":

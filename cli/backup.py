@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from cli.output import echo, json_option, json_text, print_json
+from cli.output import echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.export import RestoreReport
+    from srs.sql import SqlConn
 
 
 @click.command("export")
@@ -31,29 +36,45 @@ def export_cmd(app: App, fmt: str, output: Path | None) -> None:
         review export --format ics -o self-tests.ics
     """
     from srs import __version__
-    from srs.export import atomic_write, calendar_ics, identity, make_backup, reviews_csv
+    from srs.export import (
+        identity,
+        replacing,
+        stored_identity,
+        write_backup,
+        write_calendar,
+        write_reviews_csv,
+    )
 
     now = app.now()
-    if fmt == "json":
-        config = {name: value for name, value in app.config.items() if app.config.is_set(name)}
-        with app.db.reading() as session:
-            backup = make_backup(session, now=now, config=config, version=__version__)
-        data = (json_text(backup, indent=1) + "\n").encode("utf-8")
-    elif fmt == "csv":
-        with app.db.reading() as session:
-            data = reviews_csv(session, engine=app.orm_engine(session)).encode("utf-8")
-    else:
-        def calendar(session: Any) -> bytes:
-            return calendar_ics(session, clock=app.clock, now=now, ident=identity(session))
+    ident = ""
+    if fmt == "ics":
+        with app.reading() as conn:
+            ident = stored_identity(conn) or ""
+        if not ident:
+            ident = app.write(identity)  # made once, kept in the database and its backups
 
-        data = app.db.write(calendar)
+    def produce(write: Callable[[bytes], None]) -> None:
+        with app.reading() as conn:
+            if fmt == "json":
+                config = {name: value for name, value in app.config.items()
+                          if app.config.is_set(name)}
+                write_backup(conn, write, now=now, config=config, version=__version__)
+            elif fmt == "csv":
+                write_reviews_csv(conn, write, engine=lambda: app.engine(conn))
+            else:
+                write_calendar(conn, write, clock=app.clock, now=now, ident=ident)
+
     if output is None:
         if sys.stdout.isatty():  # shown, not kept: a person's text stays text on a screen
-            echo(data.decode("utf-8").replace("\r\n", "\n"), nl=False)
+            produce(lambda data: echo(data.decode("utf-8").replace("\r\n", "\n"), nl=False))
         else:
-            click.echo(data, nl=False)
+            sys.stdout.flush()
+            stream = sys.stdout.buffer
+            produce(stream.write)
+            stream.flush()
         return
-    atomic_write(output, data, mode=0o600 if fmt == "json" else None)
+    with replacing(output, mode=0o600 if fmt == "json" else None) as out:
+        produce(out.write)
     echo(_("wrote {path}").format(path=output), err=True)
 
 
@@ -85,21 +106,14 @@ def restore_cmd(app: App, path: Path, replace: bool, with_config: bool, with_com
         review restore srs-backup.json --replace
         review restore srs-backup.json --with-config
     """
-    from srs.backupcheck import config_texts, split_config
+    from srs.backupcheck import config_texts, read_backup, split_config
     from srs.clock import DayClock, zone
     from srs.config import Config
-    from srs.db import KNOWN_REVISIONS
-    from srs.export import ExportError, parse_backup, restore_backup
 
     if with_commands and not with_config:
         raise click.UsageError(_("--with-commands goes with --with-config"))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ExportError(_("cannot read {path}: {reason}").format(
-            path=path, reason=getattr(err, "strerror", None) or err)) from None
-    backup = parse_backup(text)  # every value checked: nothing is written before this
-    values = backup.get("config") or {}
+    backup = read_backup(path)  # every value checked: nothing is written before this
+    values = backup.head.get("config") or {}
     settings = split_config(values)
     applied = {**settings.safe, **(settings.commands if with_commands else {})} \
         if with_config else {}
@@ -115,21 +129,21 @@ def restore_cmd(app: App, path: Path, replace: bool, with_config: bool, with_com
         for name in settings.commands:  # seen before they take effect
             echo(f"{name} = {texts[name]}", err=as_json)
 
-    def work(session: Any) -> Any:
-        from srs.engine import Engine
-        from srs.repository import scheduler_settings
+    def work(conn: SqlConn) -> RestoreReport:
+        from srs.engine import Engine, settings_from
+        from srs.export import fill_steps, restore_backup
         from srs.schedule import follow_clock
-        from srs.sql import SessionConn
+        from srs.store import load_parameters
 
-        report = restore_backup(session, backup, replace=replace,
-                                known_revisions=KNOWN_REVISIONS, clock=made_with)
+        report = restore_backup(conn, backup, replace=replace, clock=made_with)
         # The backup's schedule followed its own database's clock: follow this one's.
-        engine = Engine(scheduler_settings(session, target), clock)
-        moved = follow_clock(SessionConn(session), engine, app.now())
+        engine = Engine(settings_from(target, load_parameters(conn)), clock)
+        moved = follow_clock(conn, engine, app.now())
         report.rescheduled = moved.moved if moved is not None else 0
+        report.steps = fill_steps(conn, engine)
         return report
 
-    report = app.db.write(work)
+    report = app.write(work)
     _apply_config(app, texts)
     if as_json:
         print_json({**report.to_json(), "config_written": bool(applied),

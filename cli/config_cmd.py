@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.output import echo, json_option, plain, print_json
 from srs.app import App
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.sql import SqlConn
 
 
 @click.group("config")
@@ -85,41 +88,39 @@ def _change(app: App, key: str, value: Any, write: Callable[[], None]) -> int | 
         write()
         return None
     from srs.clock import DayClock, zone
-    from srs.engine import Engine
-    from srs.repository import scheduler_settings
+    from srs.engine import Engine, settings_from
     from srs.schedule import follow_clock
-    from srs.sql import SessionConn
+    from srs.store import load_parameters
 
     tz = zone(str(value)) if key == "timezone" else app.tz
     hour = int(value) if key == "day_starts_at" else app.day_starts_at
     clock = DayClock(tz, hour)
 
-    def work(session: Any) -> int:
-        engine = Engine(scheduler_settings(session, app.config), clock)
-        result = follow_clock(SessionConn(session), engine, app.now())
+    def work(conn: SqlConn) -> int:
+        engine = Engine(settings_from(app.config, load_parameters(conn)), clock)
+        result = follow_clock(conn, engine, app.now())
         write()
         return result.moved if result is not None else 0
 
-    return app.db.write(work)
+    return app.write(work)
 
 
 def _replayed(app: App, key: str, value: Any, write: Callable[[], None]) -> int:
     """Write a scheduling setting and recompute every card from its history with it, in one
     transaction: a card's state is always what its history gives under the settings."""
-    from srs.engine import Engine
-    from srs.repository import scheduler_settings
+    from srs.engine import Engine, settings_from
     from srs.schedule import replay_cards
-    from srs.sql import SessionConn
+    from srs.store import load_parameters
 
     settings = {**{name: app.config[name] for name in SCHEDULE_KEYS}, key: value}
 
-    def work(session: Any) -> int:
-        engine = Engine(scheduler_settings(session, settings), app.clock)
-        result = replay_cards(SessionConn(session), engine, app.now())
+    def work(conn: SqlConn) -> int:
+        engine = Engine(settings_from(settings, load_parameters(conn)), app.clock)
+        result = replay_cards(conn, engine, app.now())
         write()
         return result.moved
 
-    return app.db.write(work)
+    return app.write(work)
 
 
 def _has_database(app: App) -> bool:

@@ -99,7 +99,8 @@ def start_cmd(app: App, check_every: float | None) -> None:
 
     url, files = _files(app)
     _settings(app)  # bad settings are reported here, not in the log
-    app.db  # noqa: B018 -- open and migrate now, so that a problem shows here
+    with app.reading():  # open (and migrate) now, so that a problem shows here
+        pass
     env = {**os.environ, **_daemon_env(app, url)}
     running = control.start(files, env, check_every=check_every)
     echo(_("daemon started (pid {pid}); log: {log}").format(
@@ -149,8 +150,8 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         review daemon status --json
     """
     from scheduler import control
+    from scheduler.files import safe_url
     from srs.channels import channel_id
-    from srs.db import safe_url
     from srs.reminders import last_sent, next_wake
 
     app: App = ctx.obj
@@ -158,9 +159,9 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     running = control.state(files)
     _tell_strangers(running)
     settings = _settings(app)
-    with app.db.reading() as session:
-        wake = next_wake(session, settings, app.now())
-        last = last_sent(session)
+    with app.reading() as conn:
+        wake = next_wake(conn, settings, app.now())
+        last = last_sent(conn)
     channels = [channel_id(spec) for spec in settings.channels]
     if as_json:
         print_json({
@@ -244,9 +245,9 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     settings = _settings(app)
     now = app.now()
     if dry_run:
-        with app.db.reading() as session:
-            plan, retries = preview(session, settings, app.orm_engine(session), now)
-            wake = next_wake(session, settings, now)
+        with app.reading() as conn:
+            plan, retries = preview(conn, settings, app.engine(conn), now)
+            wake = next_wake(conn, settings, now)
         message = plan.message
         channels = [channel_id(spec) for spec in settings.channels]
         if as_json:
@@ -282,7 +283,7 @@ def remind_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         return
     _channel_logging()
     channels_ = Channels(command=str(app.config["reminders.command"]))
-    report = run_once(app.db, settings, app.orm_engine, now, channels_.send, clock=clock.now,
+    report = run_once(app, settings, now, channels_.send, clock=clock.now,
                       who=f"{socket.gethostname()}:{os.getpid()}")
     failed = [o for o in report.outcomes if o.status == "failed"]
     if as_json:
@@ -324,8 +325,8 @@ def reminders_cmd(app: App, status: str | None, limit: int, as_json: bool) -> No
     """
     from srs.reminders import ledger, reminder_to_dict
 
-    with app.db.reading() as session:
-        rows = ledger(session, status=status, limit=limit)
+    with app.reading() as conn:
+        rows = ledger(conn, status=status, limit=limit)
     if as_json:
         print_json([reminder_to_dict(row, app.tz) for row in rows])
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,6 +29,9 @@ from cli.output import (
 from srs.app import App
 from srs.cardview import rating_name
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.sql import SqlConn
 
 
 def _overdue(days: int) -> str:
@@ -211,18 +214,16 @@ def record_grade(app: App, card_id: int, rating: int, *, at: datetime | None = N
             at=at, note=note, duration=duration)), None
     skipped: list[str] = []
 
-    def work(s: Any) -> tuple[Any, Any]:
+    def work(conn: SqlConn) -> tuple[Any, Any]:
         from srs.importer import log_options
-        from srs.sql import SessionConn
         from srs.writeback import NotInLog, commit, link_review, prepare
 
         skipped.clear()
         now = app.now()  # read once the write lock is held: never before an earlier writer
-        conn = SessionConn(s)
         result = grade(conn, card_id, rating, engine=app.engine(conn), clock=app.clock,
                        now=now, at=at, note=note, duration=duration)
         try:
-            planned = prepare(s, card_id, day=app.clock.day_of(result.reviewed_at),
+            planned = prepare(conn, card_id, day=app.clock.day_of(result.reviewed_at),
                               rating=rating, options=log_options(app.config,
                                                                  app.clock.day_of(now)))
         except NotInLog as err:
@@ -230,14 +231,14 @@ def record_grade(app: App, card_id: int, rating: int, *, at: datetime | None = N
                 raise
             skipped.append(str(err))
             return result, None
-        link_review(s, planned, card_id)
+        link_review(conn, planned, card_id)
         if planned.written:
             # Written inside the transaction: if the file cannot be written, the grade
             # is rolled back too, so the log and the database never disagree.
             commit(planned, backup_dir=app.paths.state_dir / "log-backups", now=now)
         return result, planned
 
-    result, planned = app.db.write(work)
+    result, planned = app.write(work)
     if planned is not None:
         return result, {"file": str(planned.path), "line": planned.edit.line,
                         "entry": planned.edit.entry, "written": planned.written,
@@ -262,7 +263,7 @@ def undo_cmd(app: App, as_json: bool) -> None:
     """
     from srs.grading import undo
 
-    result = app.db.write(lambda s: undo(s, engine=app.orm_engine(s), now=app.now()))
+    result = app.write(lambda conn: undo(conn, engine=app.engine(conn), now=app.now()))
     if as_json:
         print_json({"id": result.card_id, "kind": result.kind, "rating": rating_name(result.rating),
                     "at": result.at.astimezone(app.tz).isoformat(),
@@ -425,8 +426,8 @@ def session_cmd(app: App, limit: int | None) -> None:
                 break
             try:
                 if answer in ("u", "undo"):
-                    result = app.db.write(lambda s: undo(s, engine=app.orm_engine(s),
-                                                         now=app.now()))
+                    result = app.write(lambda conn: undo(conn, engine=app.engine(conn),
+                                                            now=app.now()))
                     skipped.discard(result.card_id)
                     graded = max(0, graded - 1)
                     echo(_("undid card {id}").format(id=result.card_id))

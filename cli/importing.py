@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.output import echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.importer import ImportReport
+    from srs.sql import SqlConn
 
 
 @click.command("import")
@@ -43,8 +49,8 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
         path = sqlite_path(app.url)
         if path is not None and not path.exists():
             return {}
-        with app.db.reading() as session:
-            return stored_digests(session, files)
+        with app.reading() as conn:
+            return stored_digests(conn, files)
 
     # --dry-run shows every row and --strict checks every warning, so both read it all.
     options = log_options(app.config, app.clock.day_of(app.now()))
@@ -59,23 +65,24 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
     total = sum(len(file.parsed.rows) for file in files if file.parsed)
     show_progress = not as_json and sys.stderr.isatty() and total > 200
 
-    def run(session):  # type: ignore[no-untyped-def]
-        engine = app.orm_engine(session)
+    def run(conn: SqlConn) -> ImportReport:
+        engine = app.engine(conn)
+        now = app.now()  # read once the write lock is held: never before an earlier writer
         if not show_progress:
-            return import_parsed(session, files, engine=engine, now=app.now(), as_new=as_new)
+            return import_parsed(conn, files, engine=engine, now=now, as_new=as_new,
+                                 dry_run=dry_run)
         from rich.progress import Progress
 
         with Progress(transient=True, console=_stderr()) as bar:
             task = bar.add_task(_("importing"), total=total)
-            return import_parsed(session, files, engine=engine, now=app.now(),
-                                 progress=lambda n: bar.advance(task, n), as_new=as_new)
+            return import_parsed(conn, files, engine=engine, now=now,
+                                 progress=lambda n: bar.advance(task, n), as_new=as_new,
+                                 dry_run=dry_run)
 
     if dry_run:
-        with app.db.reading() as session:
-            report = run(session)
-            session.rollback()
+        report = _rolled_back(app, run)
     else:
-        report = app.db.write(run)
+        report = app.write(run)
 
     if as_json:
         print_json(report.to_json())
@@ -114,6 +121,27 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
             ids=", ".join(map(str, report.no_longer_in_log))))
     if dry_run:
         echo(_("dry run: nothing written"))
+
+
+class _DryRun(Exception):
+    """Carries a dry run's report out of the transaction it rolls back."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+def _rolled_back(app: App, run: Callable[[SqlConn], ImportReport]) -> ImportReport:
+    """The report of `run` in a write transaction (so that ids are taken as an import
+    would take them) that is then rolled back: nothing is written."""
+    def work(conn: SqlConn) -> None:
+        raise _DryRun(run(conn))
+
+    try:
+        app.write(work)
+    except _DryRun as done:
+        return done.report
+    raise AssertionError("a dry run returned without its report")
 
 
 def _stderr():  # type: ignore[no-untyped-def]

@@ -6,13 +6,17 @@ import math
 import shutil
 import sys
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.output import DAYS, console, echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
+
+if TYPE_CHECKING:
+    from srs.optimize import OptimizeResult
+    from srs.sql import SqlConn
 
 MONTHS = (_("Jan"), _("Feb"), _("Mar"), _("Apr"), _("May"), _("Jun"), _("Jul"), _("Aug"),
           _("Sep"), _("Oct"), _("Nov"), _("Dec"))
@@ -41,10 +45,27 @@ def _width() -> int:
     return max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
 
 
-def _figure() -> Any:
+def _plotext() -> Any:
+    """plotext, without the documentation browser it builds as it is imported.
+
+    plotext 6 ends its `__init__` by loading 28 modules of documentation into `plotext.doc`
+    (60-100 ms here, more than the rest of `review stats` together); the charts never use
+    it, so a stand-in module takes its place. Where a plotext is laid out otherwise the
+    stand-in is never imported and plotext loads as usual.
+    """
+    if "plotext" not in sys.modules:
+        import types
+
+        stand_in = types.ModuleType("plotext._doc.doc")
+        stand_in.docs = None  # type: ignore[attr-defined]
+        sys.modules.setdefault("plotext._doc.doc", stand_in)
     import plotext
 
-    figure = plotext.figure
+    return plotext
+
+
+def _figure() -> Any:
+    figure = _plotext().figure
     figure.clear.all()
     return figure
 
@@ -136,8 +157,8 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
     from srs.stats import collect_stats
 
     now = app.now()
-    with app.db.reading() as session:
-        stats = collect_stats(session, engine=app.orm_engine(session), clock=app.clock, now=now)
+    with app.reading() as conn:
+        stats = collect_stats(conn, engine=app.engine(conn), clock=app.clock, now=now)
     data = stats.to_json()
     if plot_file:
         _plot_stats(plot_file, stats)
@@ -210,8 +231,8 @@ def forecast_cmd(app: App, days: int, as_json: bool, plot_file: str | None) -> N
     """
     from srs.stats import forecast
 
-    with app.db.reading() as session:
-        result = forecast(session, clock=app.clock, now=app.now(), days=days)
+    with app.reading() as conn:
+        result = forecast(conn, clock=app.clock, now=app.now(), days=days)
     if plot_file:
         plt = _pyplot()
         fig, axes = plt.subplots(figsize=(10, 4))
@@ -259,14 +280,13 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
 
     from srs.optimize import optimize
     from srs.optimize import revert as revert_parameters
-    from srs.repository import scheduler_settings
 
     if apply_ and revert:
         raise click.BadParameter(_("use --apply or --revert, not both"), param_hint="--revert")
     now = app.now()
     if revert:
-        reverted = app.db.write(lambda s: revert_parameters(
-            s, settings=scheduler_settings(s, app.config), clock=app.clock, now=now))
+        reverted = app.write(lambda conn: revert_parameters(conn, engine=app.engine(conn),
+                                                            now=now))
         if as_json:
             print_json(reverted.to_json())
             return
@@ -277,15 +297,14 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
         return
     started = time.perf_counter()
 
-    def work(session: Any) -> Any:
-        return optimize(session, settings=scheduler_settings(session, app.config),
-                        clock=app.clock, now=now, apply=apply_)
+    def work(conn: SqlConn) -> OptimizeResult:
+        return optimize(conn, engine=app.engine(conn), now=now, apply=apply_)
 
     if apply_:
-        result = app.db.write(work)
+        result = app.write(work)
     else:
-        with app.db.reading() as session:
-            result = work(session)
+        with app.reading() as conn:
+            result = work(conn)
     data = result.to_json()
     data["seconds"] = round(time.perf_counter() - started, 3)
     if as_json:

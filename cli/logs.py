@@ -37,8 +37,8 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
     from srs.logs import list_logs
 
     app: App = ctx.obj
-    with app.db.reading() as session:
-        found = list_logs(session, salt=_salt(app))
+    with app.reading() as conn:
+        found = list_logs(conn, salt=_salt(app))
     if as_json:
         print_json([info.to_json(app.tz) for info in found])
         return
@@ -70,7 +70,7 @@ def move_cmd(app: App, old: str, new: str, as_json: bool) -> None:
     """
     from srs.logs import move_log
 
-    info = app.db.write(lambda s: move_log(s, old, new, salt=_salt(app)))
+    info = app.write(lambda conn: move_log(conn, old, new, salt=_salt(app)))
     if as_json:
         print_json(info.to_json(app.tz))
         return

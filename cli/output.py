@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from srs.text import INVISIBLE, one_line, plain
+from srs.text import json_safe, one_line, plain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,18 +27,34 @@ def json_text(data: Any, indent: int = 2) -> str:
     """JSON whose text a terminal shows as text: control characters (json.dumps escapes C0
     itself) and characters that reorder or hide text written as \\u escapes, which
     read back as the same data."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent)
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=indent))
+
+
+_JSON_CHUNK = 1000  # objects of a list encoded and written at a time
 
 
 def print_json(data: Any) -> None:
-    """JSON on stdout (see `json_text`)."""
-    click.echo(json_text(data))
+    """JSON on stdout (see `json_text`). A list of flat objects (cards, a queue) is encoded
+    by json's C encoder, which `indent` turns off, a chunk at a time, and only the line
+    breaks between objects are put right: the same text, several times faster at 100,000."""
+    from itertools import chain
 
-
-# json.dumps escapes C0 controls itself; C1 controls (0x9b starts a sequence on some
-# terminals) and the invisible characters are escaped here.
-_UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f]|{INVISIBLE.pattern}")
+    flat = {str, int, float, bool, type(None)}
+    if (not isinstance(data, list) or not data or not all(type(item) is dict and item
+                                                          for item in data)
+            or not set(map(type, chain.from_iterable(map(dict.values, data)))) <= flat):
+        click.echo(json_text(data))
+        return
+    # With nothing nested, the item separator stands exactly where indent=2 breaks a line
+    # inside an object; "},\n    {" (no string holds a raw line break) between objects.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": ")).encode
+    for start in range(0, len(data), _JSON_CHUNK):
+        text = encode(data[start:start + _JSON_CHUNK])
+        text = "  {\n    " + text[2:-2].replace("},\n    {", "\n  },\n  {\n    ") + "\n  }"
+        # JSON holds no escape character (json escapes every control): no colour for
+        # click to look for.
+        click.echo(("[\n" if start == 0 else ",\n") + json_safe(text), nl=False, color=True)
+    click.echo("\n]")
 
 
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
@@ -81,7 +97,6 @@ def in_range(day: date, value: str, param: str) -> date:
 def parse_date(value: str, param: str) -> date:
     """A date typed on the command line: YYYY-MM-DD (also / or . between the parts), between
     1970 and 2100."""
-    import re
 
     match = re.fullmatch(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*", value)
     try:

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -35,12 +36,10 @@ from srs.i18n import _
 from srs.paths import Paths
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
+    from srs.app import App
     from srs.config import Config
-    from srs.db import Database
-    from srs.engine import Engine
     from srs.reminders import ReminderSettings
+    from srs.schedule import Rescheduled
 
 log = logging.getLogger("srs.daemon")
 
@@ -48,6 +47,7 @@ CHECK_EVERY = 30.0  # seconds between change checks: CLI changes are noticed wit
 DEBOUNCE = 2.0  # seconds after the last write of a log before it is imported
 CLOCK_JUMP = 20.0  # seconds the wall clock may drift from the monotonic one between checks
 RETRY_FIRST, RETRY_LAST = 5.0, 300.0  # after a failed pass (database locked, unreachable)
+SQLITE_CACHE_KIB = 256  # SQLite's page cache on the daemon's connection
 
 
 class ClockWatch:
@@ -86,7 +86,7 @@ class Daemon:
         self.paths, self.url, self.files = paths, url, files
         self.check_every, self.debounce = check_every, debounce
         self.who = f"{socket.gethostname()}:{os.getpid()}"
-        self.db: Database | None = None
+        self.app: App | None = None  # the one way to the data; replaced on a reload
         self.config: Config | None = None
         self.settings: ReminderSettings | None = None
         self.channels: Any = None
@@ -123,7 +123,7 @@ class Daemon:
             log.info(_("daemon started (pid {pid}) for {database}").format(
                 pid=os.getpid(), database=_shown(self.url)))
             self._load_settings()
-            if not self._open_database():
+            if not self._open_app():
                 return 0
             self._start_jobs()
             while not self._stop.is_set():
@@ -172,15 +172,12 @@ class Daemon:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, reload)
 
-    def _open_database(self) -> bool:
+    def _open_app(self) -> bool:
         """Open (and migrate) the database, retrying while it is unreachable; False if stopped."""
-        from srs.db import open_database
-
         delay = RETRY_FIRST
         while not self._stop.is_set():
             try:
-                assert self.settings is not None
-                self.db = open_database(self.url, clock=self.settings.clock)
+                self._new_app()
                 return True
             except SrsError as err:
                 log.warning(_("{error}; trying again in {seconds:.0f} s").format(
@@ -188,6 +185,25 @@ class Daemon:
                 self._stop.wait(delay)
                 delay = min(delay * 2, RETRY_LAST)
         return False
+
+    def _new_app(self) -> None:
+        """A fresh view of the data with the settings as they are now, opened at once.
+
+        Opening replays every card when the stored schedule follows another clock (a
+        timezone or day_starts_at changed): `App` does it, and tells `_replayed`. A view
+        that cannot be opened yet (the database away) is kept, and opens on its first use.
+        """
+        from srs.app import App
+
+        old, self.app = self.app, App(self.url, self.paths, notify=_replayed)
+        if old is not None:
+            old.close()
+        with self.app.reading() as conn:
+            if conn.dialect == "sqlite":
+                # The default 2 MB page cache per connection, filled by the change check's
+                # counts, is most of what the idle daemon would hold for its data; the
+                # system keeps the file's pages cached for it anyway.
+                conn.run(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     def _shutdown(self) -> None:
         self._stop.set()
@@ -199,8 +215,8 @@ class Daemon:
             # started see the stop and return; the one running is waited for here.
             self.scheduler.shutdown(wait=False)
         with self._busy:
-            if self.db is not None:
-                self.db.close()
+            if self.app is not None:
+                self.app.close()
 
     # --- settings ------------------------------------------------------------------------
 
@@ -233,7 +249,7 @@ class Daemon:
             log.error(_("{error}; keeping the settings in use").format(error=err))
             return
         log.info(_("settings reloaded"))
-        self._follow_clock()
+        self._new_app()
         self._schedule_digests()
         self._remind()
 
@@ -289,20 +305,21 @@ class Daemon:
 
     def _guard(self, what: str, work: Callable[[], None]) -> None:
         """Run a job's work; a database that is locked or away is logged and retried later."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         if self._stop.is_set():
             return
         try:
             with self._busy:
                 if self._stop.is_set():
                     return
-                work()
+                try:
+                    work()
+                finally:
+                    release_memory()
         except Exception as err:  # noqa: BLE001 - the daemon outlives any one job
             self._failures += 1
             delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_LAST)
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            if not isinstance(err, (SrsError, SQLAlchemyError, OSError)):
+            if not _expected(err):
                 reason = f"{type(err).__name__}: {reason}"
                 log.debug("%s", what, exc_info=True)
             log.warning(_("{what} failed: {reason}; trying again in {seconds:.0f} s").format(
@@ -316,12 +333,11 @@ class Daemon:
         self._guard(_("start"), self._startup)
 
     def _startup(self) -> None:
-        assert self.db is not None
         from srs.reminders import fingerprint
 
-        self._follow_clock()
-        with self.db.reading() as session:
-            self._fingerprint = fingerprint(session)
+        assert self.app is not None
+        with self.app.reading() as conn:
+            self._fingerprint = fingerprint(conn)
         assert self.settings is not None
         self._day = self.settings.clock.day_of(clock.now())
         self._follow_logs(catch_up=True)
@@ -335,9 +351,9 @@ class Daemon:
     def _remind(self) -> None:
         from srs.reminders import run_once
 
-        assert self.db is not None and self.settings is not None
-        report = run_once(self.db, self.settings, self._engine_for, clock.now(),
-                          self.channels.send, clock=clock.now, who=self.who)
+        assert self.app is not None and self.settings is not None
+        report = run_once(self.app, self.settings, clock.now(), self.channels.send,
+                          clock=clock.now, who=self.who)
         for outcome in report.outcomes:
             log.info(_("{kind} reminder {status} on {channel} (attempt {n}): {title}").format(
                 kind=outcome.kind, status=outcome.status, channel=outcome.channel,
@@ -353,10 +369,10 @@ class Daemon:
         from scheduler.triggers import wake_trigger
         from srs.reminders import next_wake
 
-        assert self.db is not None and self.settings is not None
+        assert self.app is not None and self.settings is not None
         now = clock.now()
-        with self.db.reading() as session:
-            wake = next_wake(session, self.settings, now)
+        with self.app.reading() as conn:
+            wake = next_wake(conn, self.settings, now)
         if wake is None:
             if self.scheduler.get_job("wake") is not None:
                 self.scheduler.remove_job("wake")
@@ -372,7 +388,7 @@ class Daemon:
     def _check(self) -> None:
         from srs.reminders import fingerprint
 
-        assert self.db is not None
+        assert self.app is not None
         jump = self.clock_watch.jumped(clock.now(), time.monotonic())
         if jump is not None:
             log.info(_("the clock jumped by {seconds:+.0f} s (suspend, or a change of time); "
@@ -390,31 +406,12 @@ class Daemon:
             # a log whose reading changes with the day is parsed again (srs.importer).
             self._day = today
             self._follow_logs(catch_up=True)
-        with self.db.reading() as session:
-            now_print = fingerprint(session)
+        with self.app.reading() as conn:
+            now_print = fingerprint(conn)
         if now_print != self._fingerprint:
             self._fingerprint = now_print
             self._follow_logs(catch_up=False)
             self._remind()
-
-    def _engine_for(self, session: Session) -> Engine:
-        from srs.engine import Engine
-        from srs.repository import scheduler_settings
-
-        assert self.settings is not None
-        return Engine(scheduler_settings(session, self.config), self.settings.clock)
-
-    def _follow_clock(self) -> None:
-        """Replay every card if the schedule follows another clock than the settings'."""
-        from srs.schedule import follow_clock
-        from srs.sql import SessionConn
-
-        assert self.db is not None
-        result = self.db.write(lambda s: follow_clock(SessionConn(s), self._engine_for(s),
-                                                      clock.now()))
-        if result is not None and result.moved:
-            log.info(_("study days changed: every card replayed, {n} due dates moved").format(
-                n=result.moved))
 
     # --- following the logs --------------------------------------------------------------
 
@@ -422,9 +419,9 @@ class Daemon:
         """Watch every imported log; at start, import the ones saved while the daemon was away."""
         from srs.reminders import watched_logs
 
-        assert self.db is not None
-        with self.db.reading() as session:
-            paths = watched_logs(session)
+        assert self.app is not None
+        with self.app.reading() as conn:
+            paths = watched_logs(conn)
         added = self.watcher.follow(paths)
         for path in added:
             self._baselines.setdefault(path, None)
@@ -452,13 +449,11 @@ class Daemon:
 
     def _reimport(self, path: str) -> None:
         from scheduler.watcher import describe, reimport
-
-        assert self.db is not None and self.settings is not None
         from srs.importer import log_options
 
+        assert self.app is not None and self.settings is not None
         now = clock.now()
-        result = reimport(self.db, path, engine_for=self._engine_for, clock=self.settings.clock,
-                          now=now, baseline=self._baselines.get(path),
+        result = reimport(self.app, path, now=now, baseline=self._baselines.get(path),
                           options=log_options(self.config, self.settings.clock.day_of(now)))
         if result.status in ("unreadable", "rejected"):
             log.warning(describe(result))
@@ -468,13 +463,58 @@ class Daemon:
             log.info(describe(result))
             from srs.reminders import fingerprint
 
-            with self.db.reading() as session:
-                self._fingerprint = fingerprint(session)
+            with self.app.reading() as conn:
+                self._fingerprint = fingerprint(conn)
             self._remind()
 
 
+def release_memory() -> None:
+    """Give back to the system the memory a job freed (glibc keeps it otherwise).
+
+    A pass reads thousands of rows and a followed log's bytes, and frees them; glibc's
+    allocator keeps freed pages of its per-thread arenas for reuse, so an idle daemon
+    would hold the high-water mark of its busiest pass. `malloc_trim` returns them.
+    Elsewhere (another C library, another system) this does nothing.
+    """
+    global _trim
+    if _trim is None:
+        _trim = _no_trim
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                _trim = ctypes.CDLL(None).malloc_trim
+            except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+                pass
+    _trim(0)
+
+
+def _no_trim(_pad: int) -> int:
+    return 0
+
+
+_trim: Callable[[int], int] | None = None
+
+
+def _replayed(result: Rescheduled) -> None:
+    """Opening the data replayed every card for another clock: say what moved."""
+    if result.moved:
+        log.info(_("study days changed: every card replayed, {n} due dates moved").format(
+            n=result.moved))
+
+
+def _expected(err: Exception) -> bool:
+    """Whether `err` is the kind a job meets in ordinary use (a database locked or away, a
+    file gone): logged in one line, without the traceback a bug gets."""
+    import sqlite3
+
+    alchemy = sys.modules.get("sqlalchemy.exc")  # loaded only where SQLAlchemy is in use
+    return isinstance(err, (SrsError, OSError, sqlite3.Error)) or (
+        alchemy is not None and isinstance(err, alchemy.SQLAlchemyError))
+
+
 def _shown(url: str) -> str:
-    from srs.db import safe_url
+    from scheduler.files import safe_url
 
     return safe_url(url)
 

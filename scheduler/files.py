@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,32 +26,67 @@ def database_url(paths: Paths, db_url: str | None) -> str:
     return db_url or os.environ.get("SRS_DATABASE_URL") or f"sqlite:///{paths.default_db}"
 
 
+# An SQLite URL, parsed as SQLAlchemy's make_url parses it, so that the daemon's files of
+# an SQLite database are found without loading SQLAlchemy.
+_SQLITE_URL = re.compile(
+    r"(?P<scheme>sqlite(?:\+\w+)?)://(?:/(?P<database>[^?]*))?(?:\?(?P<query>.*))?",
+    re.DOTALL)
+
+
+def _sqlite_parts(url: str) -> tuple[str, str | None, str | None] | None:
+    """(scheme, database, query) of an SQLite URL; None for any other URL."""
+    found = _SQLITE_URL.fullmatch(url)
+    if found is None:
+        return None
+    return found["scheme"], found["database"], found["query"]
+
+
 def absolute_url(url: str) -> str:
     """`url` with an SQLite path made absolute, so a daemon in another folder finds it."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
+    parts = _sqlite_parts(url)
+    if parts is None:
+        return url  # a server's URL: nothing relative in it
+    scheme, database, query = parts
+    if not database or database == ":memory:" or database.startswith("file:"):
         return url
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
-            or database.startswith("file:"):
-        return url
-    return parsed.set(database=str(Path(database).expanduser().resolve())).render_as_string(
-        hide_password=False)
+    absolute = str(Path(database).expanduser().resolve())
+    return f"{scheme}:///{absolute}" + (f"?{query}" if query is not None else "")
 
 
 def _identity(url: str) -> str:
-    """What names a database regardless of how its URL is written (and of its password)."""
+    """What names a database regardless of how its URL is written (and of its password).
+
+    Written as SQLAlchemy renders the URL (an SQLite one without loading SQLAlchemy), so a
+    database keeps the daemon files it had.
+    """
+    parts = _sqlite_parts(absolute_url(url))
+    if parts is not None:
+        from urllib.parse import parse_qsl, quote, quote_plus, unquote
+
+        scheme, database, query = parts
+        text = f"{scheme}://"
+        if database is not None:
+            text += "/" + quote(unquote(database), safe=" +/")
+        pairs = sorted(parse_qsl(query or "", keep_blank_values=True), key=lambda kv: kv[0])
+        if pairs:
+            text += "?" + "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in pairs)
+        return text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(absolute_url(url)).set(password=None).render_as_string()
+        return make_url(url).set(password=None).render_as_string()
     except ArgumentError:
         return url
+
+
+def safe_url(url: str) -> str:
+    """A URL fit to show: the password masked (an SQLite URL has none)."""
+    if _sqlite_parts(url) is not None:
+        return url
+    from srs.db import safe_url as masked
+
+    return masked(url)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,7 @@ from srs.errors import LogFileError
 from srs.i18n import _
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from srs.clock import DayClock
-    from srs.db import Database
-    from srs.engine import Engine
+    from srs.app import App
     from srs.logparse import LogOptions
 
 log = logging.getLogger("srs.daemon")
@@ -42,8 +38,7 @@ class Reimport:
     warnings: Counter[str] = field(default_factory=Counter)
 
 
-def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine],
-             clock: DayClock, now: datetime, baseline: Counter[str] | None,
+def reimport(app: App, path: str, *, now: datetime, baseline: Counter[str] | None,
              options: LogOptions | None = None) -> Reimport:
     """Import `path` again if its content changed and it reads at least as well as before.
 
@@ -61,19 +56,19 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
     )
 
     def known(paths: list[Path]) -> dict[str, tuple[str, str | None]]:
-        with db.reading() as session:
-            return stored_digests(session, paths)
+        with app.reading() as conn:
+            return stored_digests(conn, paths)
 
     try:
         # An unchanged file is not even parsed: a 100,000-row log costs its digest only.
-        files = read_logs([path], salt=import_salt(clock, options), known=known,
+        files = read_logs([path], salt=import_salt(app.clock, options), known=known,
                           options=options)
     except LogFileError as err:
         return Reimport(path, "unreadable", str(err))
     parsed = files[0].parsed
     if parsed is None:
-        with db.reading() as session:
-            stored = stored_warnings(session, files[0].path)
+        with app.reading() as conn:
+            stored = stored_warnings(conn, files[0].path)
         return Reimport(path, "unchanged", warnings=Counter(w.message for w in stored))
     warnings = Counter(w.message for w in parsed.warnings)
     if baseline is not None:
@@ -82,7 +77,8 @@ def reimport(db: Database, path: str, *, engine_for: Callable[[Session], Engine]
         if bad:
             return Reimport(path, "rejected", "; ".join(str(w) for w in bad[:3]),
                             warnings=baseline)
-    report = db.write(lambda s: import_parsed(s, files, engine=engine_for(s), now=now))
+    report = app.write(lambda conn: import_parsed(conn, files, engine=app.engine(conn),
+                                                  now=now))
     return Reimport(path, "imported", created=report.cards_created,
                     updated=report.cards_updated, warnings=warnings)
 

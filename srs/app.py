@@ -147,13 +147,6 @@ class App:
     def now(self) -> datetime:
         return clock.now()
 
-    def orm_engine(self, session: Any) -> Engine:
-        """TRANSITIONAL: the FSRS engine for code still on ORM sessions (goes with them)."""
-        from srs.engine import Engine
-        from srs.repository import scheduler_settings
-
-        return Engine(scheduler_settings(session, self.config), self.clock)
-
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _default_mode() -> int:
@@ -22,9 +23,11 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def replace_file(path: Path, data: bytes, *, mode: int | None = None,
-                 private: bool = False, check: Callable[[], None] | None = None) -> Path:
-    """Replace the file at `path` with `data` in one step; returns the file written.
+@contextmanager
+def replacing(path: Path, *, mode: int | None = None, private: bool = False,
+              check: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """A file to write that replaces the file at `path` in one step when the block ends
+    without error (written as it goes, so a large export never sits in memory).
 
     An existing file keeps its mode and owner; a new one gets `mode` (default: as the umask
     allows). `private`: the file is 0600 whatever it was. `check` runs just before the
@@ -38,8 +41,8 @@ def replace_file(path: Path, data: bytes, *, mode: int | None = None,
         info = None
     fd, tmp = tempfile.mkstemp(prefix=".srs-", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         if private:
@@ -65,4 +68,12 @@ def replace_file(path: Path, data: bytes, *, mode: int | None = None,
             os.fsync(folder)
         finally:
             os.close(folder)
-    return target
+
+
+def replace_file(path: Path, data: bytes, *, mode: int | None = None,
+                 private: bool = False, check: Callable[[], None] | None = None) -> Path:
+    """Replace the file at `path` with `data` in one step; returns the file written.
+    (See `replacing`.)"""
+    with replacing(path, mode=mode, private=private, check=check) as out:
+        out.write(data)
+    return Path(os.path.realpath(path))

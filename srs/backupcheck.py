@@ -1,11 +1,12 @@
 """A backup is input from outside: all of it is checked before any of it is written.
 
-`check_backup` walks the whole parsed file against the tables the models declare and what
-the scheduler needs of each value (types, ranges, the few words a column may hold, JSON
-that parses, parameters py-fsrs accepts, a clock record it can read), then the keys and the
-references between rows. It stops at the first bad value and names its place in the file,
+`read_backup` reads a backup file a chunk at a time (the file is never held whole) and
+checks it against the tables srs declares (srs/tables.py) and what the scheduler needs of
+each value (types, ranges, the few words a column may hold, JSON that parses, parameters
+py-fsrs accepts, a clock record it can read), then the keys and the references between
+rows. It stops at the first bad value and names its place in the file,
 `tables.card.rows[3].stability`: row indexes count from 0, and a row's value is named by
-its column.
+its column. `read_rows` reads the checked file again for the restore to insert it.
 
 `split_config` sorts the settings in a backup into those that only change how srs schedules
 and shows, and those that make it run a program or send data somewhere.
@@ -16,19 +17,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import cache
-from typing import Any
-
-from sqlalchemy import Boolean, Date, Float, Integer, String, Table, UniqueConstraint
-from sqlalchemy.schema import Column
+from pathlib import Path
+from typing import Any, Protocol
 
 from srs.errors import ConfigError, SrsError
+from srs.export import BACKUP_FORMAT, BACKUP_VERSION, ExportError
 from srs.i18n import _
-from srs.models import Base, UTCDateTime
 from srs.schema import KNOWN_REVISIONS
+from srs.tables import BY_NAME, TABLES, Column, Table
 
 REQUIRED_TABLES = ("card", "review", "log_source", "log_row", "setting")
 MAX_TEXT = 1_000_000  # characters: a topic, note or summary is never near this
@@ -194,13 +195,14 @@ def _day(value: Any) -> date:
 
 
 def _moment(value: Any) -> datetime:
-    what = _("a date and time with its UTC offset (such as 2026-11-30T09:00:00+00:00)")
     if type(value) is not str or len(value) > 64:
-        raise _not(value, what)
+        raise _not(value, _("a date and time with its UTC offset (such as "
+                            "2026-11-30T09:00:00+00:00)"))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _not(value, what) from None
+        raise _not(value, _("a date and time with its UTC offset (such as "
+                            "2026-11-30T09:00:00+00:00)")) from None
     if moment.utcoffset() is None:
         raise _Bad(_("{value} has no UTC offset (such as +00:00): the moment it means is "
                      "unknown").format(value=show(value)))
@@ -230,7 +232,14 @@ def _optional(check: Check) -> Check:
     def optional(value: Any) -> Any:
         return None if value is None else check(value)
 
+    optional.check = check  # type: ignore[attr-defined]
     return optional
+
+
+def _required(check: Check) -> tuple[Check, bool]:
+    """The check a value that is not null gets, and whether null passes."""
+    inner = getattr(check, "check", None)
+    return (inner, True) if inner is not None else (check, False)
 
 
 def _scalar(value: Any) -> Any:
@@ -381,8 +390,8 @@ def _identity(value: Any) -> None:
 def _setting_checks() -> dict[str, Callable[[Any], None]]:
     from srs.export import IDENTITY_KEY
     from srs.optimize import PREVIOUS_KEY
-    from srs.repository import PARAMETERS_KEY
     from srs.schedule import CLOCK_KEY
+    from srs.store import PARAMETERS_KEY
 
     return {
         PARAMETERS_KEY: _parameters,
@@ -427,196 +436,290 @@ def _special_checks(schema: str) -> dict[tuple[str, str], Check]:
     }
 
 
-def _column_check(table: Table, column: Column[Any], special: Mapping[tuple[str, str], Check]
+def _column_check(table: Table, column: Column, special: Mapping[tuple[str, str], Check]
                   ) -> Check:
     check = special.get((table.name, column.name))
     if check is None:
-        kind = column.type
-        if column.primary_key and isinstance(kind, Integer) or column.foreign_keys:
+        kind = column.kind
+        if column.primary_key and kind == "int" or column.references is not None:
             check = _id
-        elif isinstance(kind, UTCDateTime):
+        elif kind == "moment":
             check = _moment
-        elif isinstance(kind, Boolean):
+        elif kind == "bool":
             check = _boolean
-        elif isinstance(kind, Integer):
+        elif kind == "int":
             check = _whole(-MAX_INT - 1, MAX_INT, _("a whole number that fits a column"))
-        elif isinstance(kind, Float):
+        elif kind == "float":
             check = _number(_("a number"), _("a number"), -math.inf, math.inf)
-        elif isinstance(kind, Date):
+        elif kind == "date":
             check = _day
-        elif isinstance(kind, String):
-            check = _text(kind.length or MAX_TEXT)
-        else:  # pragma: no cover - a column type the models do not use yet
+        elif kind == "text":
+            check = _text(column.length or MAX_TEXT)
+        else:  # pragma: no cover - a column type srs's tables do not use yet
             check = _scalar
     return _optional(check) if column.nullable else check
 
 
-def _has_default(column: Column[Any]) -> bool:
-    return column.nullable or (column.default is not None
-                               and bool(getattr(column.default, "is_scalar", False)))
+class _Key:
+    """A primary key or unique group of one table: the first row of each value seen."""
+
+    __slots__ = ("group", "at", "seen", "repeat")
+
+    def __init__(self, group: list[str], at: list[int]) -> None:
+        self.group = group
+        self.at = at
+        self.seen: dict[Any, int] = {}
+        self.repeat: tuple[int, Any, int] | None = None  # (row, value, first row)
 
 
-@dataclass
-class _Table:
-    """One table of the backup as read so far: its column positions and rows."""
+class _TableCheck:
+    """One table of the backup, checked row by row as the file is read.
 
-    name: str
-    columns: dict[str, int]
-    rows: list[list[Any]] = field(default_factory=list)
+    What can only be judged once every row is in (keys, references) is gathered here and
+    judged by `BackupCheck.finish`.
+    """
 
-    def values(self, column: str) -> Iterable[tuple[int, Any]]:
-        at = self.columns.get(column)
-        if at is None:
-            return ()
-        return ((i, row[at]) for i, row in enumerate(self.rows))
+    def __init__(self, name: str, special: Mapping[tuple[str, str], Check],
+                 settings: Mapping[str, Callable[[Any], None]]) -> None:
+        self.name = name
+        self.path: tuple[PathPart, ...] = ("tables", name)
+        self.model = BY_NAME.get(name)
+        self.special = special
+        self.settings = settings
+        self.columns: list[Any] | None = None
+        self.positions: dict[str, int] = {}
+        self.checks: list[Check] = []
+        self.plain: list[tuple[int, tuple[Check, bool]]] = []
+        self.named: InvalidBackup | None = None  # a bad column name: told after the rows' type
+        self.later: InvalidBackup | None = None  # a card state or setting: told after all values
+        self.rows_started = False
+        self.count = 0
+        self.keys: list[_Key] = []
+        self.card_ids: array[int] = array("q")  # the card table's ids, in row order
+        self.references: dict[str, array[int]] = {}  # 0 for null
+        self.targets: dict[str, set[Any]] = {}  # values other rows may refer to
+        self.state_at: tuple[int, ...] | None = None
+        self.card_at = -1
+        self.setting_at: tuple[int, int] | None = None
 
+    def whole(self, stored: Any) -> None:
+        """A table that is not an object."""
+        raise InvalidBackup(self.path, _("{value} is not a table (an object with columns and "
+                                         "rows)").format(value=show(stored)))
 
-def _check_table(name: str, stored: Any, schema: str, special: Mapping[tuple[str, str], Check],
-                 settings: Mapping[str, Callable[[Any], None]]) -> _Table:
-    path: tuple[PathPart, ...] = ("tables", name)
-    if type(stored) is not dict:
-        raise InvalidBackup(path, _("{value} is not a table (an object with columns and "
-                                    "rows)").format(value=show(stored)))
-    columns, rows = stored.get("columns"), stored.get("rows")
-    if type(columns) is not list:
-        raise InvalidBackup((*path, "columns"), _("{value} is not a list of column names")
-                            .format(value=show(columns)))
-    if type(rows) is not list:
-        raise InvalidBackup((*path, "rows"), _("{value} is not a list of rows").format(
-            value=show(rows)))
-    model = Base.metadata.tables.get(name)
-    positions: dict[str, int] = {}
-    for i, column in enumerate(columns):
+    def set_columns(self, columns: Any) -> None:
+        if type(columns) is not list:
+            raise InvalidBackup((*self.path, "columns"), _(
+                "{value} is not a list of column names").format(value=show(columns)))
+        self.columns = columns
         try:
-            _any_text(column)
-        except _Bad as bad:
-            raise InvalidBackup((*path, "columns", i), bad.reason) from None
-        if column in positions:
-            raise InvalidBackup((*path, "columns", i), _("{name} is named twice").format(
-                name=show(column)))
-        if model is not None and column not in model.columns:
-            raise InvalidBackup((*path, "columns", i), _("{name} is not a column of table "
-                                                         "{table}").format(name=show(column),
-                                                                           table=name))
-        positions[column] = i
-    checks: list[Check] = []
-    for column in columns:
-        checks.append(_scalar if model is None else _column_check(model, model.columns[column],
-                                                                 special))
-    if model is not None:
-        for wanted in model.columns:
-            if wanted.name not in positions and not _has_default(wanted):
-                raise InvalidBackup((*path, "columns"), _("column {name} is missing").format(
-                    name=wanted.name))
-    width = len(columns)
-    for i, row in enumerate(rows):
-        if type(row) is not list or len(row) != width:
-            raise InvalidBackup((*path, "rows", i), _("{value} is not a row of {n} values")
-                                .format(value=show(row), n=width))
-        for j, check in enumerate(checks):
+            self._name_columns(columns)
+        except InvalidBackup as err:
+            self.named = err
+
+    def _name_columns(self, columns: list[Any]) -> None:
+        model = self.model
+        positions: dict[str, int] = {}
+        for i, column in enumerate(columns):
             try:
-                check(row[j])
+                _any_text(column)
             except _Bad as bad:
-                raise InvalidBackup((*path, "rows", i, columns[j], *bad.inner),
-                                    bad.reason) from None
-    table = _Table(name, positions, rows)
-    if name == "card":
-        _check_card_states(table)
-    elif name == "setting":
-        _check_settings(table, settings)
-    return table
+                raise InvalidBackup((*self.path, "columns", i), bad.reason) from None
+            if column in positions:
+                raise InvalidBackup((*self.path, "columns", i), _("{name} is named twice")
+                                    .format(name=show(column)))
+            if model is not None and model.column(column) is None:
+                raise InvalidBackup((*self.path, "columns", i), _(
+                    "{name} is not a column of table {table}").format(name=show(column),
+                                                                      table=self.name))
+            positions[column] = i
+        self.positions = positions
 
-
-def _check_card_states(table: _Table) -> None:
-    at = table.columns
-    for i, row in enumerate(table.rows):
-        def part(name: str, row: list[Any] = row) -> Any:
-            return row[at[name]] if name in at else None
-
-        state = part("state") if "state" in at else 1
-        try:
-            _state_agrees(state, part("step"), part("stability"), part("difficulty"))
-        except _Bad as bad:
-            raise InvalidBackup(("tables", "card", "rows", i, *bad.inner), bad.reason) from None
-
-
-def _check_settings(table: _Table, settings: Mapping[str, Callable[[Any], None]]) -> None:
-    if "key" not in table.columns or "value" not in table.columns:
-        return
-    key_at, value_at = table.columns["key"], table.columns["value"]
-    for i, row in enumerate(table.rows):
-        check = settings.get(row[key_at])
-        if check is None:
-            continue
-        try:
-            check(json.loads(row[value_at]))
-        except _Bad as bad:
-            raise InvalidBackup(("tables", "setting", "rows", i, "value", *bad.inner),
-                                bad.reason) from None
-
-
-def _check_keys(tables: Mapping[str, _Table]) -> None:
-    """Primary keys and unique constraints hold no value twice."""
-    for name, table in tables.items():
-        model = Base.metadata.tables.get(name)
+    def start_rows(self, rows: Any, *, streamed: bool) -> None:
+        """The rows begin (`streamed`: an array read row by row; else `rows` is the value)."""
+        if self.rows_started:
+            raise InvalidBackup((*self.path, "rows"), _("{name} is named twice").format(
+                name=show("rows")))
+        self.rows_started = True
+        if self.columns is None:
+            self.set_columns(None)  # raises
+        if not streamed and type(rows) is not list:
+            raise InvalidBackup((*self.path, "rows"), _("{value} is not a list of rows").format(
+                value=show(rows)))
+        if self.named is not None:
+            raise self.named
+        model, positions = self.model, self.positions
+        assert self.columns is not None
         if model is None:
-            continue
-        groups = [[c.name for c in model.primary_key.columns]]
-        groups += [[c.name for c in constraint.columns] for constraint in model.constraints
-                   if isinstance(constraint, UniqueConstraint)]
+            self.checks = [_scalar] * len(self.columns)
+            self.plain = [(j, (_scalar, False)) for j in range(len(self.columns))]
+            return
+        self.checks = [_column_check(model, model.column(name), self.special)  # type: ignore[arg-type]
+                       for name in self.columns]
+        # A null where a column takes one needs no call (most optional values are null).
+        self.plain = [(j, _required(check)) for j, check in enumerate(self.checks)]
+        for wanted in model.columns:
+            if wanted.name not in positions and not wanted.has_default:
+                raise InvalidBackup((*self.path, "columns"), _("column {name} is missing").format(
+                    name=wanted.name))
+        groups = [list(model.primary_key), *[list(group) for group in model.unique]]
         for group in groups:
-            if not all(column in table.columns for column in group):
-                continue
-            positions = [table.columns[column] for column in group]
-            seen: dict[tuple[Any, ...], int] = {}
-            for i, row in enumerate(table.rows):
-                key = tuple(row[at] for at in positions)
-                first = seen.setdefault(key, i)
-                if first != i:
-                    value = key[0] if len(key) == 1 else list(key)
-                    raise InvalidBackup(
-                        ("tables", name, "rows", i, group[-1]),
-                        _("{value} is already in rows[{first}] ({columns} must be unique)")
-                        .format(value=show(value), first=first, columns=" and ".join(group)))
-
-
-def _check_references(tables: Mapping[str, _Table]) -> None:
-    """Every reference names a row of the backup; a card is merged into a card kept."""
-    ids: dict[tuple[str, str], set[Any]] = {}
-    for name, table in tables.items():
-        model = Base.metadata.tables.get(name)
-        if model is None:
-            continue
+            if all(column in positions for column in group):
+                self.keys.append(_Key(group, [positions[c] for c in group]))
         for column in model.columns:
-            if column.name not in table.columns:
+            if column.references is not None and column.name in positions:
+                self.references[column.name] = array("q")
+        for table in TABLES:
+            for column in table.columns:
+                if column.references is not None and column.references[0] == self.name:
+                    target = column.references[1]
+                    if target in positions:
+                        self.targets.setdefault(target, set())
+        if self.name == "card":
+            self.card_at = positions.get("id", -1)
+            self.state_at = tuple(positions.get(name, -1) for name in (
+                "state", "step", "stability", "difficulty"))
+        elif self.name == "setting" and "key" in positions and "value" in positions:
+            self.setting_at = (positions["key"], positions["value"])
+
+    def row(self, row: Any) -> None:
+        i = self.count
+        checks = self.checks
+        if type(row) is not list or len(row) != len(checks):
+            raise InvalidBackup((*self.path, "rows", i), _("{value} is not a row of {n} values")
+                                .format(value=show(row), n=len(checks)))
+        try:
+            for j, (check, optional) in self.plain:
+                value = row[j]
+                if value is None and optional:
+                    continue
+                check(value)
+        except _Bad as bad:
+            assert self.columns is not None
+            raise InvalidBackup((*self.path, "rows", i, self.columns[j], *bad.inner),
+                                bad.reason) from None
+        self.count = i + 1
+        if self.later is None:
+            if self.state_at is not None:
+                self._state(i, row)
+            elif self.setting_at is not None:
+                self._setting(i, row)
+        for key in self.keys:
+            if key.repeat is None:
+                at = key.at
+                value = row[at[0]] if len(at) == 1 else tuple(row[k] for k in at)
+                first = key.seen.setdefault(value, i)
+                if first != i:
+                    key.repeat = (i, value, first)
+        for name, values in self.references.items():
+            value = row[self.positions[name]]
+            values.append(0 if value is None else value)
+        for name, found in self.targets.items():
+            found.add(row[self.positions[name]])
+        if self.card_at >= 0:
+            self.card_ids.append(row[self.card_at])
+
+    def _state(self, i: int, row: list[Any]) -> None:
+        assert self.state_at is not None
+        state, step, stability, difficulty = (row[k] if k >= 0 else None for k in self.state_at)
+        if self.state_at[0] < 0:
+            state = 1
+        try:
+            _state_agrees(state, step, stability, difficulty)
+        except _Bad as bad:
+            self.later = InvalidBackup((*self.path, "rows", i, *bad.inner), bad.reason)
+
+    def _setting(self, i: int, row: list[Any]) -> None:
+        assert self.setting_at is not None
+        check = self.settings.get(row[self.setting_at[0]])
+        if check is None:
+            return
+        try:
+            check(json.loads(row[self.setting_at[1]]))
+        except _Bad as bad:
+            self.later = InvalidBackup((*self.path, "rows", i, "value", *bad.inner), bad.reason)
+
+    def end(self) -> None:
+        if not self.rows_started:
+            self.start_rows(None, streamed=False)  # raises: a table has rows
+        if self.later is not None:
+            raise self.later
+
+    def values(self, column: str) -> array[int]:
+        return self.references.get(column, array("q"))
+
+
+class BackupCheck:
+    """The tables of a backup, each checked as it is read; `finish` checks what lies
+    between rows (keys, references) once all are in."""
+
+    def __init__(self, schema: str) -> None:
+        self.special = _special_checks(schema)
+        self.settings = _setting_checks()
+        self.tables: dict[str, _TableCheck] = {}
+
+    def table(self, name: Any) -> _TableCheck:
+        try:
+            _any_text(name)
+        except _Bad as bad:
+            raise InvalidBackup(("tables", name), _("the name of a table: {reason}").format(
+                reason=bad.reason)) from None
+        if name in self.tables:
+            raise InvalidBackup(("tables", name), _("{name} is named twice").format(
+                name=show(name)))
+        check = self.tables[name] = _TableCheck(name, self.special, self.settings)
+        return check
+
+    def finish(self) -> None:
+        self._keys()
+        self._references()
+
+    def _keys(self) -> None:
+        """Primary keys and unique constraints hold no value twice."""
+        for name, table in self.tables.items():
+            for key in table.keys:
+                if key.repeat is not None:
+                    i, found, first = key.repeat
+                    value = list(found) if isinstance(found, tuple) else found
+                    raise InvalidBackup(
+                        ("tables", name, "rows", i, key.group[-1]),
+                        _("{value} is already in rows[{first}] ({columns} must be unique)")
+                        .format(value=show(value), first=first, columns=" and ".join(key.group)))
+
+    def _references(self) -> None:
+        """Every reference names a row of the backup; a card is merged into a card kept."""
+        for name, table in self.tables.items():
+            if table.model is None:
                 continue
-            for fk in column.foreign_keys:
-                target = (fk.column.table.name, fk.column.name)
-                if target not in ids:
-                    referred = tables.get(target[0])
-                    ids[target] = ({v for _i, v in referred.values(target[1])}
-                                   if referred is not None else set())
-                known = ids[target]
-                for i, value in table.values(column.name):
-                    if value is not None and value not in known:
+            for column in table.model.columns:
+                if column.references is None or column.name not in table.references:
+                    continue
+                target_table, target = column.references
+                referred = self.tables.get(target_table)
+                known = referred.targets.get(target, set()) if referred is not None else set()
+                for i, value in enumerate(table.references[column.name]):
+                    if value and value not in known:
                         raise InvalidBackup(
                             ("tables", name, "rows", i, column.name),
                             _("{value} is not the {column} of any {table} in the backup")
-                            .format(value=show(value), column=target[1], table=target[0]))
-    cards = tables["card"]
-    merged = dict(zip((v for _i, v in cards.values("id")),
-                      (v for _i, v in cards.values("merged_into")), strict=False))
-    for i, into in cards.values("merged_into"):
-        if into is None:
-            continue
-        if into == cards.rows[i][cards.columns["id"]]:
-            raise InvalidBackup(("tables", "card", "rows", i, "merged_into"),
-                                _("{value} is the card itself").format(value=show(into)))
-        if merged.get(into) is not None:
-            raise InvalidBackup(("tables", "card", "rows", i, "merged_into"),
-                                _("card {value} was itself merged into card {other}; a card is "
-                                  "merged into a card that was not").format(
-                                      value=show(into), other=show(merged[into])))
+                            .format(value=show(value), column=target, table=target_table))
+        cards = self.tables["card"]
+        into = cards.values("merged_into")
+        own = cards.card_ids
+        if not into or len(own) != len(into):
+            return
+        merged = dict(zip(own, into, strict=True))
+        for i, (card, kept) in enumerate(zip(own, into, strict=True)):
+            if not kept:
+                continue
+            if kept == card:
+                raise InvalidBackup(("tables", "card", "rows", i, "merged_into"),
+                                    _("{value} is the card itself").format(value=show(kept)))
+            if merged.get(kept):
+                raise InvalidBackup(("tables", "card", "rows", i, "merged_into"),
+                                    _("card {value} was itself merged into card {other}; a card "
+                                      "is merged into a card that was not").format(
+                                          value=show(kept), other=show(merged[kept])))
 
 
 def _check_config(values: Any) -> None:
@@ -655,11 +758,9 @@ def _texts_within(value: Any) -> None:
             waiting.extend(item.values())
 
 
-def check_backup(data: Mapping[str, Any]) -> None:
-    """Check every part of a parsed backup; raise InvalidBackup at the first bad value.
-
-    `data` already has the format and version of a backup (see `srs.export.parse_backup`).
-    """
+def check_head(data: Mapping[str, Any]) -> str:
+    """Check what a backup says of itself (schema, srs_version, created_at, config); returns
+    its schema revision."""
     schema = data.get("schema")
     if type(schema) is not str or schema not in KNOWN_REVISIONS:
         raise InvalidBackup(("schema",), _("{value} is not a schema revision ({known})").format(
@@ -671,26 +772,573 @@ def check_backup(data: Mapping[str, Any]) -> None:
             except _Bad as bad:
                 raise InvalidBackup((name,), bad.reason) from None
     _check_config(data.get("config"))
-    stored = data.get("tables")
-    if type(stored) is not dict:
-        raise InvalidBackup(("tables",), _("{value} is not an object of tables").format(
-            value=show(stored)))
+    return schema
+
+
+def _not_tables(value: Any) -> InvalidBackup:
+    return InvalidBackup(("tables",), _("{value} is not an object of tables").format(
+        value=show(value)))
+
+
+def _check_required(names: Iterable[str]) -> None:
+    present = set(names)
     for name in REQUIRED_TABLES:
-        if name not in stored:
+        if name not in present:
             raise InvalidBackup(("tables", name), _("missing (a backup holds the tables {names})")
                                 .format(names=", ".join(REQUIRED_TABLES)))
-    special = _special_checks(schema)
-    settings = _setting_checks()
-    tables: dict[str, _Table] = {}
-    for name, table in stored.items():
+
+
+def check_backup(data: Mapping[str, Any]) -> None:
+    """Check every part of a parsed backup; raise InvalidBackup at the first bad value.
+
+    `data` already has the format and version of a backup. The same checks as
+    `read_backup` makes of a file as it reads it.
+    """
+    schema = check_head(data)
+    stored = data.get("tables")
+    if type(stored) is not dict:
+        raise _not_tables(stored)
+    _check_required(stored)
+    check = BackupCheck(schema)
+    for name, value in stored.items():
+        table = check.table(name)
+        if type(value) is not dict:
+            table.whole(value)
+        table.set_columns(value.get("columns"))
+        rows = value.get("rows")
+        table.start_rows(rows, streamed=False)
+        for row in rows:
+            table.row(row)
+        table.end()
+    check.finish()
+
+
+# -- reading a backup file as it comes ---------------------------------------------------------
+
+CHUNK = 1 << 20  # characters read at a time
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_GOES_ON = re.compile(r"[0-9.eE+\-]*\Z")
+
+
+class NotJson(Exception):
+    """Text that is no JSON: the reason, as json.loads would give it."""
+
+
+class _Undecodable(Exception):
+    """Bytes that are no UTF-8, and where they are in the file."""
+
+
+class _Reader:
+    """A JSON document read a chunk at a time.
+
+    The objects and arrays a backup is made of (the document, its tables, each table, a
+    table's rows) are walked here; every other value (a row, a list of columns, the config)
+    is decoded whole by the json module's own scanner. Errors read as json.loads words
+    them, at the same line, column and character.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import codecs
+        import hashlib
+
+        self.file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.digest = hashlib.blake2b()
+        self.read_bytes = 0
+        self.cr = False  # a carriage return at the end of the last chunk
+        self.eof = False
+        self.buf = ""
+        self.pos = 0
+        self.base = 0  # characters before buf[0]
+        self.line = 1  # the line of buf[0]
+        self.column = 1  # the column of buf[0]
+        # The C scanner json.loads uses (typeshed does not declare the attribute).
+        decoder: Any = json.JSONDecoder()
+        self.scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once
+
+    def close(self) -> None:
+        self.file.close()
+
+    def _decode(self, data: bytes) -> str:
+        pending = len(self.decoder.getstate()[0])
         try:
-            _any_text(name)
-        except _Bad as bad:
-            raise InvalidBackup(("tables", name), _("the name of a table: {reason}").format(
-                reason=bad.reason)) from None
-        tables[name] = _check_table(name, table, schema, special, settings)
-    _check_keys(tables)
-    _check_references(tables)
+            text: str = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as err:  # told at its place in the file, not in the chunk
+            at = self.read_bytes - pending + err.start
+            shown = (f"byte 0x{err.object[err.start]:02x} in position {at}"
+                     if err.end - err.start == 1 else
+                     f"bytes in position {at}-{at + err.end - err.start - 1}")
+            raise _Undecodable(f"'utf-8' codec can't decode {shown}: {err.reason}") from None
+        self.read_bytes += len(data)
+        return text
+
+    def _more(self) -> bool:
+        """Read the next chunk into the buffer; False at the end of the file."""
+        if self.eof:
+            return False
+        data = self.file.read(CHUNK)
+        self.digest.update(data)
+        text = self._decode(data)
+        if not data:
+            self.eof = True
+        # Newlines as Python's text files read them (Path.read_text).
+        if self.cr:
+            text = "\r" + text
+            self.cr = False
+        if text.endswith("\r") and not self.eof:
+            text = text[:-1]
+            self.cr = True
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if self.base == 0 and self.buf == "" and text.startswith("\ufeff"):
+            self.fail("Unexpected UTF-8 BOM (decode using utf-8-sig)", 0)
+        drop = self.pos
+        if drop:
+            buf = self.buf
+            lines = buf.count("\n", 0, drop)
+            if lines:
+                self.line += lines
+                self.column = drop - buf.rfind("\n", 0, drop)
+            else:
+                self.column += drop
+            self.base += drop
+            self.buf = buf[drop:]
+            self.pos = 0
+        self.buf += text
+        return bool(text) or not self.eof
+
+    def fail(self, message: str, pos: int) -> None:
+        buf = self.buf
+        lines = buf.count("\n", 0, pos)
+        line = self.line + lines
+        column = pos - buf.rfind("\n", 0, pos) if lines else self.column + pos
+        raise NotJson(f"{message}: line {line} column {column} (char {self.base + pos})")
+
+    def next(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            self.pos = _WHITESPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def value(self) -> Any:
+        """The JSON value at the current place, decoded whole."""
+        while True:
+            buf, pos = self.buf, self.pos
+            try:
+                value, end = self.scan(buf, pos)
+            except StopIteration as stop:
+                if not self.eof and stop.value >= len(buf) - 16 and self._more():
+                    continue
+                self.fail("Expecting value", stop.value)
+            except json.JSONDecodeError as err:
+                if not self.eof and (err.msg.startswith("Unterminated string")
+                                     or err.pos >= len(buf) - 16) and self._more():
+                    continue
+                self.fail(err.msg, err.pos)
+            except RecursionError:
+                raise NotJson(_("nested too deeply")) from None
+            except ValueError as err:  # an integer of more than 4300 digits
+                raise NotJson(str(err)) from None
+            if not self.eof and _NUMBER_GOES_ON.match(buf, end) and self._more():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+    def expect_colon(self) -> None:
+        if self.next() != ":":
+            self.fail("Expecting ':' delimiter", self.pos)
+        self.pos += 1
+
+    def key(self, first: str) -> str:
+        if first != '"':
+            self.fail("Expecting property name enclosed in double quotes", self.pos)
+        key: str = self.value()
+        self.expect_colon()
+        return key
+
+    def after_member(self, closing: str) -> str | None:
+        """Past the `,` after a member (the next character), or None past the closing."""
+        c = self.next()
+        if c == closing:
+            self.pos += 1
+            return None
+        if c != ",":
+            self.fail("Expecting ',' delimiter", self.pos)
+        self.pos += 1
+        return self.next()
+
+    def walk(self, visitor: _Visitor) -> None:
+        """Read the whole document, telling `visitor` what it holds."""
+        c: str | None = self.next()
+        if c != "{":
+            visitor.document(self.value())
+        else:
+            self.pos += 1
+            c = self.next()
+            if c == "}":
+                self.pos += 1
+            else:
+                while c is not None:
+                    key = self.key(c)
+                    if self.next() == "{" and key == "tables":
+                        self._tables(visitor)
+                    else:
+                        visitor.member(key, self.value())
+                    c = self.after_member("}")
+        if self.next() != "":
+            self.fail("Extra data", self.pos)
+
+    def _tables(self, visitor: _Visitor) -> None:
+        self.pos += 1
+        visitor.tables_start()
+        c: str | None = self.next()
+        if c == "}":
+            self.pos += 1
+            return
+        while c is not None:
+            name = self.key(c)
+            if self.next() == "{":
+                self._table(name, visitor)
+            else:
+                visitor.table(name, self.value())
+            c = self.after_member("}")
+
+    def _table(self, name: str, visitor: _Visitor) -> None:
+        self.pos += 1
+        visitor.table_start(name)
+        c: str | None = self.next()
+        if c == "}":
+            self.pos += 1
+        while c is not None and c != "}":
+            key = self.key(c)
+            if self.next() == "[" and key == "rows":
+                self._rows(name, visitor)
+            else:
+                visitor.table_member(name, key, self.value())
+            c = self.after_member("}")
+        visitor.table_end(name)
+
+    def _rows(self, name: str, visitor: _Visitor) -> None:
+        self.pos += 1
+        visitor.rows_start(name)
+        row = visitor.row
+        if self.next() == "]":
+            self.pos += 1
+            return
+        scan = self.scan
+        while True:
+            # The usual row, well inside the buffer, without the general path's care.
+            buf, pos = self.buf, self.pos
+            try:
+                value, end = scan(buf, pos)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end < 0 or buf[end - 1] != "]" or end + 64 > len(buf):
+                value = self.value()
+                c = self.next()
+            else:
+                self.pos = end
+                c = self.next()
+            row(value)
+            if c == "]":
+                self.pos += 1
+                return
+            if c != ",":
+                self.fail("Expecting ',' delimiter", self.pos)
+            self.pos += 1
+            self.next()
+
+
+class _Visitor:
+    """What a read of a backup file is told, piece by piece (each does nothing here)."""
+
+    def document(self, value: Any) -> None:
+        """A document that is not an object."""
+
+    def member(self, key: str, value: Any) -> None:
+        """A member of the document other than the tables."""
+
+    def tables_start(self) -> None:
+        """The tables begin (an object)."""
+
+    def table(self, name: str, value: Any) -> None:
+        """A table that is not an object."""
+
+    def table_start(self, name: str) -> None:
+        """A table begins."""
+
+    def table_member(self, name: str, key: str, value: Any) -> None:
+        """A member of a table, other than its rows when they are an array."""
+
+    def rows_start(self, name: str) -> None:
+        """A table's rows begin."""
+
+    def row(self, row: Any) -> None:
+        """One row of the table whose rows began last."""
+
+    def table_end(self, name: str) -> None:
+        """A table ends."""
+
+
+_NOTHING: Any = object()
+
+
+class _Reading(_Visitor):
+    """What a read of the file found; checks the tables as they come when it can.
+
+    The first read checks the tables as it goes when the file says what it is (format,
+    version, schema) before its tables and gives each table's columns before its rows, as
+    `review export` writes it. Otherwise it only looks, and a second read (given the first)
+    checks.
+    """
+
+    def __init__(self, first: _Reading | None = None, schema: str | None = None) -> None:
+        self.first = first
+        self.schema = schema
+        self.head: dict[str, Any] = {}
+        self.whole: Any = _NOTHING  # a document that is not an object
+        self.tables_value: Any = _NOTHING  # tables that are not an object
+        self.tables_named = 0
+        self.order: list[str] = []
+        self.columns: dict[str, Any] = {}  # each table's (last) columns
+        self.rows: dict[str, int] = {}
+        self.check: BackupCheck | None = None
+        self.current: _TableCheck | None = None
+        self.members: set[str] = set()
+        self.error: InvalidBackup | None = None  # the first bad table, in file order
+        self.in_order = True
+
+    def _bad(self, error: InvalidBackup) -> None:
+        if self.error is None:
+            self.error = error
+        self.check = None
+        self.current = None
+
+    def _out_of_order(self) -> None:
+        self.in_order = False
+        self.check = None
+        self.current = None
+
+    def document(self, value: Any) -> None:
+        self.whole = value
+
+    def member(self, key: str, value: Any) -> None:
+        if key == "tables":
+            self.tables_named += 1
+            self.tables_value = value
+            return
+        if self.tables_named and key in ("format", "version", "schema") and self.first is None:
+            self._out_of_order()  # what the tables are read as came after them
+        self.head[key] = value
+
+    def tables_start(self) -> None:
+        self.tables_named += 1
+        schema = self.schema
+        if schema is None and self.tables_named == 1 and _is_backup(self.head):
+            try:
+                schema = check_head(self.head)
+            except InvalidBackup:
+                schema = None  # told once the whole file is read
+        if schema is not None and self.tables_named == 1:
+            self.check = BackupCheck(schema)
+        else:
+            self._out_of_order()
+
+    def table(self, name: str, value: Any) -> None:
+        self.order.append(name)
+        if self.check is not None:
+            try:
+                self.check.table(name).whole(value)
+            except InvalidBackup as err:
+                self._bad(err)
+
+    def table_start(self, name: str) -> None:
+        self.order.append(name)
+        self.members = set()
+        self.rows.setdefault(name, 0)
+        if self.check is None:
+            return
+        try:
+            self.current = self.check.table(name)
+            if self.first is not None:
+                self.current.set_columns(self.first.columns.get(name))
+        except InvalidBackup as err:
+            self._bad(err)
+
+    def table_member(self, name: str, key: str, value: Any) -> None:
+        if key == "columns":
+            self.columns[name] = value
+        twice = key in self.members and key in ("columns", "rows")
+        self.members.add(key)
+        current = self.current
+        if current is None:
+            return
+        try:
+            if twice:
+                raise InvalidBackup(("tables", name, key), _("{name} is named twice").format(
+                    name=show(key)))
+            if key == "columns" and self.first is None:
+                current.set_columns(value)
+            elif key == "rows":
+                current.start_rows(value, streamed=False)
+        except InvalidBackup as err:
+            self._bad(err)
+
+    def rows_start(self, name: str) -> None:
+        self.members.add("rows")
+        current = self.current
+        if current is None:
+            return
+        if current.columns is None and "columns" not in self.members and self.first is None:
+            self._out_of_order()  # its columns may come after its rows
+            return
+        try:
+            current.start_rows(None, streamed=True)
+        except InvalidBackup as err:
+            self._bad(err)
+
+    def row(self, row: Any) -> None:
+        current = self.current
+        if current is not None:
+            try:
+                current.row(row)
+            except InvalidBackup as err:
+                self._bad(err)
+
+    def table_end(self, name: str) -> None:
+        current = self.current
+        if current is not None:
+            self.rows[name] = current.count
+            try:
+                current.end()
+            except InvalidBackup as err:
+                self._bad(err)
+        self.current = None
+
+
+def _is_backup(head: Mapping[str, Any]) -> bool:
+    version = head.get("version")
+    return (head.get("format") == BACKUP_FORMAT and type(version) is int
+            and version == BACKUP_VERSION)
+
+
+@dataclass
+class BackupFile:
+    """A backup file read and checked whole: what it says of itself and its tables' columns,
+    to be read again as it is restored (`read_rows`)."""
+
+    path: Path
+    head: dict[str, Any]
+    table_order: list[str]  # as the file has them
+    columns: dict[str, list[str]]
+    digest: bytes  # of the file's bytes, to know it is the file checked
+
+
+def _read(path: Path, visitor: _Visitor) -> bytes:
+    """Read the whole file through `visitor`; returns its digest."""
+    try:
+        reader = _Reader(path)
+    except OSError as err:
+        raise ExportError(_("cannot read {path}: {reason}").format(
+            path=path, reason=err.strerror or err)) from None
+    try:
+        reader.walk(visitor)
+        return reader.digest.digest()
+    except NotJson as err:
+        raise ExportError(_("not an srs backup: {reason}").format(reason=_(
+            "not JSON ({reason})").format(reason=err))) from None
+    except _Undecodable as err:
+        raise ExportError(_("cannot read {path}: {reason}").format(
+            path=path, reason=err)) from None
+    except OSError as err:
+        raise ExportError(_("cannot read {path}: {reason}").format(
+            path=path, reason=err.strerror or err)) from None
+    finally:
+        reader.close()
+
+
+def read_backup(path: Path) -> BackupFile:
+    """Read a backup file and check all of it, before anything of it is written.
+
+    The file is read a chunk at a time (once, or twice when it is not laid out as
+    `review export` writes it), never held whole. Raises ExportError for a file that is no
+    srs backup or one from a newer srs, and InvalidBackup, naming the first bad value by
+    its place in the file, for a backup with a value this version cannot take.
+    """
+    first = _Reading()
+    digest = _read(path, first)
+    if first.whole is not _NOTHING or first.head.get("format") != BACKUP_FORMAT:
+        raise ExportError(_("not an srs backup: {reason}").format(
+            reason=_("no \"format\": \"{format}\"").format(format=BACKUP_FORMAT)))
+    head = first.head
+    version = head.get("version")
+    if type(version) is not int or version != BACKUP_VERSION:
+        raise ExportError(_("backup version {found} is not {version}; it was made by "
+                            "another version of srs").format(
+                                found=show(version), version=BACKUP_VERSION))
+    schema = head.get("schema")
+    if isinstance(schema, str) and schema.isascii() and schema.isdigit() and (
+            schema not in KNOWN_REVISIONS and schema > max(KNOWN_REVISIONS)):
+        raise ExportError(_("the backup has schema {schema}, newer than this version of srs "
+                            "understands; upgrade srs").format(schema=schema))
+    schema = check_head(head)
+    if first.tables_named > 1:
+        raise InvalidBackup(("tables",), _("{name} is named twice").format(name=show("tables")))
+    if first.tables_named == 0 or first.tables_value is not _NOTHING:
+        raise _not_tables(None if first.tables_named == 0 else first.tables_value)
+    _check_required(first.order)
+    checked = first
+    if first.error is None and not first.in_order:
+        checked = _Reading(first, schema)
+        if _read(path, checked) != digest:
+            raise ExportError(_("{path} changed while it was read").format(path=path))
+    if checked.error is not None:
+        raise checked.error
+    assert checked.check is not None
+    checked.check.finish()
+    columns = {name: list(value) for name, value in first.columns.items()}
+    return BackupFile(Path(path), head, first.order, columns, digest)
+
+
+class RowSink(Protocol):
+    """Where the rows of one table go as the file is read again."""
+
+    def add(self, row: list[Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class _Rows(_Visitor):
+    """Hands each row of the tables wanted to their sink, and tells it when they end."""
+
+    def __init__(self, sinks: Mapping[str, RowSink]) -> None:
+        self.sinks = sinks
+        self.add: Callable[[Any], None] | None = None
+
+    def table_start(self, name: str) -> None:
+        sink = self.sinks.get(name)
+        self.add = sink.add if sink is not None else None
+
+    def row(self, row: Any) -> None:
+        if self.add is not None:
+            self.add(row)
+
+    def table_end(self, name: str) -> None:
+        sink = self.sinks.get(name)
+        if sink is not None:
+            sink.finish()
+        self.add = None
+
+
+def read_rows(backup: BackupFile, sinks: Mapping[str, RowSink]) -> None:
+    """Read the checked file again, giving each row of a table in `sinks` to its `add`,
+    then calling its `finish`; raises ExportError when the file is no longer the one
+    checked."""
+    if _read(backup.path, _Rows(sinks)) != backup.digest:
+        raise ExportError(_("{path} changed while it was read").format(path=backup.path))
 
 
 # -- the settings of a backup -------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Looking at and editing cards: list, show, add, suspend, merge."""
+"""Looking at and editing cards: list, show, add, suspend, merge.
+
+Plain SQL on an `SqlConn` (srs/sql.py): sqlite3 on an SQLite file, SQLAlchemy Core on
+PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
-
+from srs.cardview import CARD_COLUMNS, CardRow, card_dicts, rating_name
 from srs.engine import Engine
 from srs.errors import SrsError
 from srs.i18n import _
-from srs.models import Card, LogSource, Review
-from srs.repository import (
-    active_events,
-    card_to_dict,
-    get_card,
-    replay_card,
-    review_to_dict,
-)
-from srs.schedule import mark_clock
-from srs.sql import SessionConn
+from srs.schedule import mark_clock, replay_cards
+from srs.sql import SqlConn
+from srs.store import card_row, review_counts, source_paths
+
+# Above this many cards, counting every card's self-tests in one scan beats asking for
+# them 500 ids at a time.
+_COUNT_ALL_FROM = 2000
 
 
 @dataclass(frozen=True)
@@ -33,64 +32,102 @@ class View:
     tz: tzinfo
 
 
-def review_counts(session: Session, card_ids: list[int]) -> dict[int, int]:
-    """How many self-tests (not undone) each card has."""
-    counts: dict[int, int] = {}
-    for start in range(0, len(card_ids), 500):
-        chunk = card_ids[start:start + 500]
-        rows = session.execute(
-            select(Review.card_id, func.count())
-            .where(Review.card_id.in_(chunk), Review.undone_at.is_(None), Review.kind == "review")
-            .group_by(Review.card_id)
-        )
-        counts.update({card_id: n for card_id, n in rows})
-    return counts
+def cards_to_dicts(conn: SqlConn, cards: list[CardRow], view: View) -> list[dict[str, Any]]:
+    """Cards as the JSON objects the README documents."""
+    if not cards:
+        return []
+    ids = [card.id for card in cards]
+    counts = review_counts(conn, None if len(ids) >= _COUNT_ALL_FROM else ids)
+    return card_dicts(cards, engine=view.engine, now=view.now, tz=view.tz, reviews=counts,
+                      paths=source_paths(conn))
 
 
-def sources(session: Session) -> dict[int, LogSource]:
-    return {s.id: s for s in session.scalars(select(LogSource))}
+def _containing(text: str) -> str:
+    """A LIKE pattern (escaped with '/') for values that contain `text`; the SQL lowers
+    both sides, so the case folds the same way on either side."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
 
 
-def cards_to_dicts(session: Session, cards: list[Card], view: View) -> list[dict[str, Any]]:
-    counts = review_counts(session, [c.id for c in cards])
-    by_id = sources(session)
-    return [
-        card_to_dict(c, engine=view.engine, now=view.now, tz=view.tz, reviews=counts.get(c.id, 0),
-                     source=by_id.get(c.source_id) if c.source_id else None)
-        for c in cards
-    ]
+def _cards(conn: SqlConn, rows: list[tuple[Any, ...]]) -> list[CardRow]:
+    """CardRows from rows of CARD_COLUMNS; the days and moments they share (a log's
+    dates) are read once."""
+    days: dict[Any, date] = {}
+    moments: dict[Any, datetime | None] = {None: None}
+
+    def day(stored: Any) -> date:
+        found = days.get(stored)
+        if found is None:
+            found = days[stored] = conn.day(stored)
+        return found
+
+    def moment(stored: Any) -> datetime | None:
+        if stored in moments:
+            return moments[stored]
+        found = moments[stored] = conn.moment(stored)
+        return found
+
+    return [CardRow(card_id, topic, notes, section, day(learned_on), source_id, source_line,
+                    state, step, stability, difficulty, day(due), moment(last_review),
+                    bool(suspended), bool(in_log), merged_into)
+            for (card_id, topic, notes, section, learned_on, source_id, source_line, state,
+                 step, stability, difficulty, due, last_review, suspended, in_log,
+                 merged_into) in rows]
 
 
-def list_cards(session: Session, *, search: str | None = None,
-               section: str | None = None) -> list[Card]:
+def list_cards(conn: SqlConn, *, search: str | None = None,
+               section: str | None = None) -> list[CardRow]:
     """Every card not merged into another, in log order, optionally filtered."""
-    query = select(Card).where(Card.merged_into.is_(None))
+    where = ["merged_into IS NULL"]
+    params: dict[str, Any] = {}
     if search:
-        query = query.where(or_(Card.topic.icontains(search, autoescape=True),
-                                Card.notes.icontains(search, autoescape=True)))
+        where.append("(lower(topic) LIKE lower(:search) ESCAPE '/' "
+                     "OR lower(notes) LIKE lower(:search) ESCAPE '/')")
+        params["search"] = _containing(search)
     if section:
-        query = query.where(Card.section.icontains(section, autoescape=True))
+        where.append("lower(section) LIKE lower(:section) ESCAPE '/'")
+        params["section"] = _containing(section)
     # Cards added by hand belong to no log: they come after the logs' cards.
-    return list(session.scalars(query.order_by(
-        Card.source_id.is_(None), Card.source_id, Card.source_line, Card.id)))
+    rows = conn.all(f"SELECT {CARD_COLUMNS} FROM card WHERE {' AND '.join(where)} "
+                    "ORDER BY source_id IS NULL, source_id, source_line, id", **params)
+    return _cards(conn, rows)
 
 
-def show_card(session: Session, card_id: int, view: View) -> dict[str, Any]:
+def history_entry(conn: SqlConn, row: tuple[Any, ...], tz: tzinfo) -> dict[str, Any]:
+    """One entry of a card's history, as `review show --json` prints it, from a row of
+    (at, kind, rating, source, note, due_set, duration)."""
+    at, kind, rating, source, note, due_set, duration = row
+    moment = conn.moment(at)
+    assert moment is not None
+    entry: dict[str, Any] = {
+        "at": moment.astimezone(tz).isoformat(),
+        "rating": rating_name(rating) if kind == "review" else None,
+        "source": source,
+        "note": note,
+    }
+    if kind != "review":
+        entry["kind"] = kind
+        entry["due"] = conn.day(due_set).isoformat() if due_set is not None else None
+    if duration is not None:
+        entry["duration"] = duration
+    return entry
+
+
+def show_card(conn: SqlConn, card_id: int, view: View) -> dict[str, Any]:
     """A card with its full history, oldest first."""
-    card = get_card(session, card_id)
-    data = cards_to_dicts(session, [card], view)[0]
-    history = session.scalars(
-        select(Review).where(Review.card_id == card.id, Review.undone_at.is_(None))
-        .order_by(Review.at, Review.id)
-    )
-    data["history"] = [review_to_dict(r, view.tz) for r in history]
+    card = card_row(conn, card_id)
+    data = cards_to_dicts(conn, [card], view)[0]
+    rows = conn.all(
+        "SELECT at, kind, rating, source, note, due_set, duration FROM review "
+        "WHERE card_id = :id AND undone_at IS NULL ORDER BY at, id", id=card.id)
+    data["history"] = [history_entry(conn, row, view.tz) for row in rows]
     if card.merged_into is not None:
         data["merged_into"] = card.merged_into
     return data
 
 
-def add_card(session: Session, topic: str, *, notes: str, learned: date | None,
-             engine: Engine, now: datetime) -> Card:
+def add_card(conn: SqlConn, topic: str, *, notes: str, learned: date | None,
+             engine: Engine, now: datetime) -> CardRow:
     """A card for a topic that is in no log; studying it is its first review."""
     topic = topic.strip()
     if not topic:
@@ -101,51 +138,49 @@ def add_card(session: Session, topic: str, *, notes: str, learned: date | None,
         raise SrsError(_("learned date {day} is in the future").format(day=learned))
     # Learned today but before noon: the study cannot have happened after now.
     at = min(clock.moment_of(learned), now) if learned is not None else now
-    card = Card(
-        topic=topic, notes=notes, section="", learned_on=learned or today,
-        state=1, step=0, due=clock.day_of(at), suspended=False, in_log=False, created_at=now,
-        updated_at=now,
-    )
-    session.add(card)
-    session.flush()
-    session.add(Review(card_id=card.id, at=at, kind="review", rating=3, source="cli",
-                       recorded_at=now))
-    session.flush()
-    replay_card(session, engine, card, now)
-    session.flush()
-    mark_clock(SessionConn(session), clock)
-    return card
+    card_id = conn.insert(
+        "INSERT INTO card (topic, notes, section, learned_on, state, step, due, suspended, "
+        "in_log, created_at, updated_at) VALUES (:topic, :notes, '', :learned_on, 1, 0, "
+        ":due, :no, :no, :now, :now)",
+        topic=topic, notes=notes, learned_on=conn.day_value(learned or today),
+        due=conn.day_value(clock.day_of(at)), no=False, now=conn.stamp(now))
+    conn.run("INSERT INTO review (card_id, at, kind, rating, source, recorded_at) "
+             "VALUES (:card_id, :at, 'review', 3, 'cli', :now)",
+             card_id=card_id, at=conn.stamp(at), now=conn.stamp(now))
+    replay_cards(conn, engine, now, [card_id])
+    mark_clock(conn, clock)
+    return card_row(conn, card_id)
 
 
-def set_suspended(session: Session, card_id: int, suspended: bool, now: datetime) -> Card:
+def set_suspended(conn: SqlConn, card_id: int, suspended: bool, now: datetime) -> CardRow:
     """Suspend a card (it leaves the queue, its history stays) or bring it back."""
-    card = get_card(session, card_id)
+    card = card_row(conn, card_id)
     if card.suspended != suspended:
+        conn.run("UPDATE card SET suspended = :suspended, updated_at = :now WHERE id = :id",
+                 suspended=suspended, now=conn.stamp(now), id=card.id)
         card.suspended = suspended
-        card.updated_at = now
     return card
 
 
-def merge_cards(session: Session, source_id: int, into_id: int, *, engine: Engine,
-                now: datetime) -> Card:
+def merge_cards(conn: SqlConn, source_id: int, into_id: int, *, engine: Engine,
+                now: datetime) -> CardRow:
     """Fold one card's history into another; the first card stays as a trace."""
     if source_id == into_id:
         raise SrsError(_("cannot merge card {id} into itself").format(id=source_id))
-    source = get_card(session, source_id)
-    into = get_card(session, into_id)
+    source = card_row(conn, source_id)
+    into = card_row(conn, into_id)
     if source.merged_into is not None:
         raise SrsError(_("card {id} is already merged into card {into}").format(
             id=source_id, into=source.merged_into))
     if into.merged_into is not None:
         raise SrsError(_("card {id} is merged into card {into}; merge into that one").format(
             id=into_id, into=into.merged_into))
-    for review in active_events(session, [source.id])[source.id]:
-        review.card_id = into.id
-        review.merged_from = review.merged_from or source.id
-    for earlier in session.scalars(select(Card).where(Card.merged_into == source.id)):
-        earlier.merged_into = into.id
-    source.merged_into = into.id
-    source.updated_at = now
-    session.flush()
-    replay_card(session, engine, into, now)
-    return into
+    # The events that count move; undone ones stay with the card they were made on.
+    conn.run("UPDATE review SET card_id = :into, merged_from = coalesce(merged_from, :source) "
+             "WHERE card_id = :source AND undone_at IS NULL", into=into.id, source=source.id)
+    conn.run("UPDATE card SET merged_into = :into WHERE merged_into = :source",
+             into=into.id, source=source.id)
+    conn.run("UPDATE card SET merged_into = :into, updated_at = :now WHERE id = :source",
+             into=into.id, now=conn.stamp(now), source=source.id)
+    replay_cards(conn, engine, now, [into.id])
+    return card_row(conn, into.id)

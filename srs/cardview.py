@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,7 +38,7 @@ class CardLike(Protocol):
     merged_into: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class CardRow:
     """A card read with plain SQL."""
 
@@ -93,32 +94,58 @@ def state_from_json(text: str, clock: DayClock) -> CardState:
     )
 
 
-def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
-    return moment.astimezone(tz).isoformat() if moment else None
-
-
 def card_to_dict(card: CardLike, *, engine: Engine, now: datetime, tz: tzinfo,
                  reviews: int, source_path: str | None) -> dict[str, Any]:
     """A card as the JSON object documented in the README."""
-    return {
-        "id": card.id,
-        "topic": card.topic,
-        "notes": card.notes,
-        "section": card.section,
-        "source": (f"{source_path}:{card.source_line}"
-                   if source_path is not None and card.source_line is not None else None),
-        "learned_on": card.learned_on.isoformat(),
-        "state": STATE_NAMES.get(card.state, str(card.state)),
-        "due": card.due.isoformat(),
-        "stability": card.stability,
-        "difficulty": card.difficulty,
-        "retrievability": round(engine.retrievability(card_state(card),
-                                                      engine.clock.day_of(now)), 4),
-        "reviews": reviews,
-        "last_review": _iso(card.last_review, tz),
-        "suspended": card.suspended,
-        "in_log": card.in_log,
-    }
+    return card_dicts([card], engine=engine, now=now, tz=tz, reviews={card.id: reviews},
+                      paths={card.source_id: source_path}
+                      if card.source_id is not None and source_path is not None else {})[0]
+
+
+def card_dicts(cards: Iterable[CardLike], *, engine: Engine, now: datetime, tz: tzinfo,
+               reviews: dict[int, int], paths: dict[int, str]) -> list[dict[str, Any]]:
+    """Cards as the JSON objects documented in the README (`card_to_dict` for each).
+
+    `reviews`: self-tests per card id (0 when absent); `paths`: log paths by source id.
+    Cards share last reviews (a log's dates) and memory states, so each local time and
+    retrievability is worked out once: `review cards --json` lists 100,000 cards.
+    """
+    day = engine.clock.day_of(now)
+    local: dict[datetime, str] = {}
+    chances: dict[tuple[Any, ...], float] = {}
+    result = []
+    for card in cards:
+        last = card.last_review
+        shown = None
+        if last is not None:
+            shown = local.get(last)
+            if shown is None:
+                shown = local[last] = last.astimezone(tz).isoformat()
+        # What retrievability depends on: the memory state, and the last review's day.
+        key = (card.state, card.stability, card.difficulty, last)
+        chance = chances.get(key)
+        if chance is None:
+            chance = chances[key] = round(engine.retrievability(card_state(card), day), 4)
+        path = paths.get(card.source_id) if card.source_id is not None else None
+        result.append({
+            "id": card.id,
+            "topic": card.topic,
+            "notes": card.notes,
+            "section": card.section,
+            "source": (f"{path}:{card.source_line}"
+                       if path is not None and card.source_line is not None else None),
+            "learned_on": card.learned_on.isoformat(),
+            "state": STATE_NAMES.get(card.state, str(card.state)),
+            "due": card.due.isoformat(),
+            "stability": card.stability,
+            "difficulty": card.difficulty,
+            "retrievability": chance,
+            "reviews": reviews.get(card.id, 0),
+            "last_review": shown,
+            "suspended": card.suspended,
+            "in_log": card.in_log,
+        })
+    return result
 
 
 def rating_name(rating: int | None) -> str | None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from srs.errors import DatabaseError, SrsError
 from srs.i18n import _
@@ -103,7 +102,7 @@ def _is_busy(error: exc.DBAPIError) -> bool:
 
 
 class Database:
-    """An open database: sessions for reading and retried transactions for writing."""
+    """An open database through SQLAlchemy: migrations, and Core connections for PostgreSQL."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -140,8 +139,6 @@ class Database:
                 srs_write=True, isolation_level="SERIALIZABLE")
         else:
             self._writer = self.engine.execution_options(srs_write=True)
-        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -159,18 +156,6 @@ class Database:
                 url=where, reason=reason[0] if reason else type(err).__name__
             )
         )
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session for reading; nothing it does is committed.
-
-        Closing (not rolling back) keeps loaded objects readable after the block.
-        """
-        try:
-            with self._read_sessions() as session:
-                yield session
-        except exc.DatabaseError as err:
-            raise self._unreachable(err) from None
 
     @contextmanager
     def read_connection(self) -> Iterator[SqlConn]:
@@ -194,17 +179,6 @@ class Database:
         def attempt() -> T:
             with self._writer.begin() as conn:
                 return work(AlchemyConn(conn))
-
-        return self._retrying(attempt)
-
-    def write(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one write transaction, retried with backoff while the lock is taken."""
-        def attempt() -> T:
-            with self._write_sessions() as session, session.begin():
-                # Take the write lock before `work` runs, so a time it reads from the
-                # clock is not older than what a writer that went first recorded.
-                session.connection()
-                return work(session)
 
         return self._retrying(attempt)
 

@@ -1,8 +1,7 @@
 """Recording self-tests: grade, undo, set a due date by hand, spread a backlog.
 
-`grade`, `set_due` and `spread` run plain SQL on an `SqlConn` (srs/sql.py), so the
-commands a person runs every day do not load SQLAlchemy; `undo` replays histories and
-works on an ORM session.
+Everything here runs plain SQL on an `SqlConn` (srs/sql.py), so the commands a person
+runs every day do not load SQLAlchemy on an SQLite file.
 """
 
 from __future__ import annotations
@@ -10,19 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from srs.cardview import CardRow, card_state, state_from_json, state_to_json
 from srs.clock import DayClock
 from srs.engine import CardState, Engine, ReviewStep
-from srs.errors import CardNotFound, GradeError, NothingToUndo
+from srs.errors import GradeError, NothingToUndo
 from srs.i18n import _
-from srs.queue import ACTIVE, build_queue, card_rows, reviews_done
-from srs.schedule import STORE_STATE, STORE_STEP, state_row, step_row
+from srs.queue import ACTIVE, build_queue, reviews_done
+from srs.schedule import STORE_STATE, STORE_STEP, replay_cards, state_row, step_row
 from srs.sql import SqlConn
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from srs.store import card_row
 
 # How far another machine's clock may run ahead of ours before a last review "after now"
 # is a mistake rather than a grade just made there.
@@ -80,9 +76,7 @@ class GradeResult:
 
 
 def _gradable(conn: SqlConn, card_id: int) -> CardRow:
-    card = card_rows(conn, [card_id]).get(card_id)
-    if card is None:
-        raise CardNotFound(_("no card {id} (see 'review cards')").format(id=card_id))
+    card = card_row(conn, card_id)
     if card.merged_into is not None:
         raise GradeError(_("card {id} was merged into card {into}; grade card {into}").format(
             id=card.id, into=card.merged_into))
@@ -153,48 +147,46 @@ class UndoResult:
     left_in_log: str | None = None
 
 
-def undo(session: Session, *, engine: Engine, now: datetime) -> UndoResult:
+def undo(conn: SqlConn, *, engine: Engine, now: datetime) -> UndoResult:
     """Take back the newest grade or reschedule made by hand; never history from the log."""
-    from sqlalchemy import select
-
-    from srs.models import Review
-    from srs.repository import apply_state, get_card, replay_card
-
-    review = session.scalars(
-        select(Review).where(Review.state_before.is_not(None), Review.undone_at.is_(None))
-        .order_by(Review.recorded_at.desc(), Review.id.desc())
-    ).first()
-    if review is None:
+    row = conn.one(
+        "SELECT id, card_id, kind, rating, at, state_before, recorded_at, log_row_id "
+        "FROM review WHERE state_before IS NOT NULL AND undone_at IS NULL "
+        "ORDER BY recorded_at DESC, id DESC LIMIT 1")
+    if row is None:
         raise NothingToUndo(_("nothing to undo: no grade recorded with 'review grade' is left"))
-    card = get_card(session, review.card_id)
-    later = session.scalars(
-        select(Review.id).where(Review.card_id == card.id, Review.undone_at.is_(None),
-                                Review.id != review.id, Review.recorded_at >= review.recorded_at,
-                                Review.id > review.id)
-    ).first()
-    merged = session.scalars(
-        select(Review.id).where(Review.card_id == card.id, Review.merged_from.is_not(None))
-    ).first()
-    review.undone_at = now
-    assert review.state_before is not None
+    review_id, card_id, kind, rating, at, state_before, recorded_at, log_row_id = row
+    card = card_row(conn, card_id)
+    later = conn.scalar(
+        "SELECT id FROM review WHERE card_id = :card_id AND undone_at IS NULL "
+        "AND recorded_at >= :recorded_at AND id > :id LIMIT 1",
+        card_id=card.id, recorded_at=recorded_at, id=review_id)
+    merged = conn.scalar(
+        "SELECT id FROM review WHERE card_id = :card_id AND merged_from IS NOT NULL LIMIT 1",
+        card_id=card.id)
+    conn.run("UPDATE review SET undone_at = :now WHERE id = :id",
+             now=conn.stamp(now), id=review_id)
     if later is None and merged is None:
-        apply_state(card, state_from_json(review.state_before, engine.clock), now, engine.clock)
+        before = state_from_json(state_before, engine.clock)
+        if card_state(card) != before:
+            store_state(conn, card.id, before, engine.clock, now)
+        due = before.due
     else:
         # Something was recorded after it (an import, say), or another card's history was
         # merged in: the exact state before it no longer describes the card, so the
         # history is replayed without it.
-        session.flush()
-        replay_card(session, engine, card, now)
+        replay_cards(conn, engine, now, [card.id])
+        due = card_row(conn, card.id).due
     left_in_log = None
-    if review.log_row_id is not None:
-        from srs.models import LogRow, LogSource
-
-        row = session.get(LogRow, review.log_row_id)
-        source = session.get(LogSource, row.source_id) if row else None
-        if row is not None and source is not None:
-            left_in_log = f"{source.path}:{row.line}"
-    return UndoResult(card.id, card.topic, review.kind, review.rating, review.at, card.due,
-                      left_in_log)
+    if log_row_id is not None:
+        place = conn.one("SELECT s.path, r.line FROM log_row r "
+                         "JOIN log_source s ON s.id = r.source_id WHERE r.id = :id",
+                         id=log_row_id)
+        if place is not None:
+            left_in_log = f"{place[0]}:{place[1]}"
+    moment = conn.moment(at)
+    assert moment is not None
+    return UndoResult(card.id, card.topic, kind, rating, moment, due, left_in_log)
 
 
 def _reschedule(conn: SqlConn, card: CardRow, due: date, now: datetime) -> None:

@@ -9,27 +9,38 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Table, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from srs.clock import DayClock
-from srs.engine import Engine, Event
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.logparse import LogOptions, ParseResult, ParseWarning, normalise_topic
 from srs.logparse import LogRow as ParsedRow
-from srs.models import Card, LogRow, LogSource, Review
-from srs.schedule import follow_clock, mark_clock, replay_cards
-from srs.sql import SessionConn
+from srs.sql import SqlConn
+
+if TYPE_CHECKING:
+    from srs.engine import Engine
 
 GOOD = 3
 LONGEST_TARGET = 200  # a review row naming a topic longer than this names no known topic
-# Core tables for the bulk statements: much faster than ORM inserts at 100,000 rows.
-CARD: Table = Card.__table__  # type: ignore[assignment]
-LOG_ROW: Table = LogRow.__table__  # type: ignore[assignment]
-REVIEW: Table = Review.__table__  # type: ignore[assignment]
+CARD_COLUMNS = ("id", "topic", "notes", "section", "learned_on", "source_id", "source_line",
+                "state", "step", "stability", "difficulty", "due", "last_review",
+                "last_review_day", "suspended", "in_log", "created_at", "updated_at")
+LOG_ROW_COLUMNS = ("id", "source_id", "key", "line", "card_id", "kind", "present")
+REVIEW_COLUMNS = ("card_id", "at", "kind", "rating", "source", "note", "duration", "due_set",
+                  "log_row_id", "log_entry", "merged_from", "state_before", "recorded_at",
+                  "undone_at", "study_day", "prior_state", "elapsed_days", "retrievability",
+                  "stability", "difficulty")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})")
+
+
+INSERT_CARD = _insert_sql("card", CARD_COLUMNS)
+INSERT_LOG_ROW = _insert_sql("log_row", LOG_ROW_COLUMNS)
+INSERT_REVIEW = _insert_sql("review", REVIEW_COLUMNS)
 
 
 @dataclass
@@ -60,7 +71,7 @@ class ImportReport:
     warnings: list[ParseWarning] = field(default_factory=list)
     notes: list[ParseWarning] = field(default_factory=list)
     no_longer_in_log: list[int] = field(default_factory=list)
-    outcomes: list[RowOutcome] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)  # only when asked for
     moved: list[dict[str, str]] = field(default_factory=list)  # logs found at a new path
 
     def to_json(self) -> dict[str, Any]:
@@ -104,17 +115,32 @@ class _Resolver:
     the (short) name.
     """
 
-    def __init__(self, cards: list[tuple[int, str, date]]) -> None:
+    def __init__(self, load: Callable[[], Iterable[tuple[int, str, date]]]) -> None:
         self.by_topic: dict[str, list[tuple[int, date]]] = {}
         self._blob = ""
         self._starts: list[int] = []
         self._indexed: list[str] = []
         self._recent: list[str] = []
-        for card_id, topic, learned in cards:
+        # The known cards are read when a review row first asks: a re-import that adds
+        # no review row never reads (or normalises) the topics of every card.
+        self._load: Callable[[], Iterable[tuple[int, str, date]]] | None = load
+        self._pending: list[tuple[int, str, date]] = []
+
+    def _ensure(self) -> None:
+        if self._load is None:
+            return
+        load, self._load = self._load, None
+        for card_id, topic, learned in load():
             self.add(card_id, topic, learned)
+        for card_id, topic, learned in self._pending:
+            self.add(card_id, topic, learned)
+        self._pending = []
         self._reindex()
 
     def add(self, card_id: int, topic: str, learned_on: date) -> None:
+        if self._load is not None:
+            self._pending.append((card_id, topic, learned_on))
+            return
         name = normalise_topic(topic)
         if name not in self.by_topic:
             self.by_topic[name] = []
@@ -123,8 +149,16 @@ class _Resolver:
 
     def rename(self, ids: dict[int, int]) -> None:
         """Give cards added under placeholder ids their real ids."""
+        if self._load is not None:
+            self._pending = [(ids.get(cid, cid), topic, learned)
+                             for cid, topic, learned in self._pending]
+            return
         for cards in self.by_topic.values():
             cards[:] = [(ids.get(cid, cid), learned) for cid, learned in cards]
+
+    def stored(self) -> None:
+        """The cards added so far are in the database now: a later first read finds them."""
+        self._pending = []
 
     def _reindex(self) -> None:
         self._indexed = list(self.by_topic)
@@ -159,6 +193,7 @@ class _Resolver:
         name = normalise_topic(target)
         if len(name) < 2:
             return []
+        self._ensure()
 
         def earlier(topics: set[str]) -> list[int]:
             return [cid for t in topics for cid, learned in self.by_topic[t] if learned <= on]
@@ -198,34 +233,51 @@ def log_moment(day: date, at: time | None, clock: DayClock, now: datetime) -> tu
     return (min(moment, now) if clock.day_of(now) == day else moment), False
 
 
-def is_future(row: ParsedRow, clock: DayClock, now: datetime) -> bool:
-    """True for a row dated after now: a plan, not something studied."""
-    assert row.learned_on is not None
-    today = clock.day_of(now)
-    if row.learned_on != today:
-        return row.learned_on > today
-    return row.learned_at is not None and log_moment(row.learned_on, row.learned_at, clock,
-                                                     now)[0] > now
+class _Dates:
+    """The moments a log's dates are put at, worked out once per day (a log of 100,000 rows
+    names a few thousand days)."""
 
+    def __init__(self, clock: DayClock, now: datetime) -> None:
+        self.clock, self.now, self.today = clock, now, clock.day_of(now)
+        self._moments: dict[date, datetime] = {}
 
-def _expected_entries(row: ParsedRow, kind: str, clock: DayClock,
-                      now: datetime) -> dict[str, _Entry]:
-    """The reviews a row records, and the self-tests it plans (dated after today, or
-    unmarked in a column of planned dates)."""
-    assert row.learned_on is not None
-    today = clock.day_of(now)
-    at, exact = log_moment(row.learned_on, row.learned_at, clock, now)
-    entries = {kind: _Entry(at, row.learned_rating, exact=exact,
-                            note=(row.notes or None) if kind == "row" else None)}
-    for test in row.self_tests:
-        day = test.on.isoformat()
-        if test.on > today or test.planned:
-            entries[f"plan:{day}"] = _Entry(clock.moment_of(test.on), None, "plan",
-                                            due_set=test.on)
-        else:
-            at, exact = log_moment(test.on, None, clock, now)
-            entries[f"test:{day}"] = _Entry(at, test.rating, exact=exact)
-    return entries
+    def moment_of(self, day: date) -> datetime:
+        moment = self._moments.get(day)
+        if moment is None:
+            moment = self._moments[day] = self.clock.moment_of(day)
+        return moment
+
+    def log_moment(self, day: date, at: time | None) -> tuple[datetime, bool]:
+        """As `log_moment`."""
+        if at is not None:
+            return log_moment(day, at, self.clock, self.now)
+        moment = self.moment_of(day)
+        return (min(moment, self.now) if day == self.today else moment), False
+
+    def is_future(self, row: ParsedRow) -> bool:
+        """As `is_future`."""
+        assert row.learned_on is not None
+        if row.learned_on != self.today:
+            return row.learned_on > self.today
+        return row.learned_at is not None and log_moment(row.learned_on, row.learned_at,
+                                                         self.clock, self.now)[0] > self.now
+
+    def entries(self, row: ParsedRow, kind: str) -> dict[str, _Entry]:
+        """The reviews a row records, and the self-tests it plans (dated after today, or
+        unmarked in a column of planned dates)."""
+        assert row.learned_on is not None
+        at, exact = self.log_moment(row.learned_on, row.learned_at)
+        entries = {kind: _Entry(at, row.learned_rating, exact=exact,
+                                note=(row.notes or None) if kind == "row" else None)}
+        for test in row.self_tests:
+            day = test.on.isoformat()
+            if test.on > self.today or test.planned:
+                entries[f"plan:{day}"] = _Entry(self.moment_of(test.on), None, "plan",
+                                                due_set=test.on)
+            else:
+                at, exact = self.log_moment(test.on, None)
+                entries[f"test:{day}"] = _Entry(at, test.rating, exact=exact)
+        return entries
 
 
 @dataclass
@@ -239,19 +291,19 @@ class _Mapped:
     present: bool
 
 
-@dataclass
-class _Existing:
-    """A log review already in the database."""
+class _Existing(NamedTuple):
+    """A log review already in the database, as stored (`at` and `due_set` not converted:
+    most entries of a re-import are compared as stored and need no conversion)."""
 
     id: int
     card_id: int
-    at: datetime
+    at: Any
     rating: int | None
     undone: bool
     source: str
-    kind: str = "review"
-    due_set: date | None = None
-    note: str | None = None
+    kind: str
+    due_set: Any
+    note: str | None
 
 
 @dataclass
@@ -264,6 +316,7 @@ class _PlannedRow:
     created: bool = False
     changed: bool = False
     history_changed: bool = False
+    fresh: bool = False  # a row this import adds to the log's rows
 
 
 def _year_source(source: str) -> str:
@@ -280,18 +333,36 @@ def _year_source(source: str) -> str:
 
 
 class _FileImport:
-    """The sync of one parsed file, inside the caller's transaction, in bulk statements."""
+    """The sync of one parsed file, inside the caller's transaction, in bulk statements.
 
-    def __init__(self, session: Session, parsed: ParseResult, text_hash: str, path: str,
+    Everything the file's rows are compared with is read once (its log rows, their
+    reviews, its cards); new cards are replayed in memory and inserted once with their
+    final state and the step of every self-test; existing cards whose history changed
+    are replayed afterwards from the database.
+    """
+
+    def __init__(self, conn: SqlConn, parsed: ParseResult, text_hash: str, path: str,
                  engine: Engine, now: datetime, report: ImportReport,
-                 resolver: _Resolver, merged: dict[int, int]) -> None:
-        self.session, self.parsed, self.engine = session, parsed, engine
+                 resolver: _Resolver, merged: dict[int, int], dry_run: bool) -> None:
+        self.conn, self.parsed, self.engine = conn, parsed, engine
+        self.dry_run = dry_run
         self.clock, self.now, self.report, self.resolver = engine.clock, now, report, resolver
         self.hash, self.path, self.merged = text_hash, path, merged
+        self.dates = _Dates(engine.clock, now)
         self.dirty: set[int] = set()
         self.new_cards: list[dict[str, Any]] = []
         self.future: list[ParsedRow] = []
         self.ambiguous: dict[int, list[int]] = {}  # line -> the cards a review row could mean
+        self.card_updates: list[dict[str, Any]] = []
+        self.line_updates: list[dict[str, Any]] = []
+        self.stamp_now = conn.stamp(now)
+        self._stamps: dict[datetime, Any] = {}
+
+    def _stamp(self, moment: datetime) -> Any:
+        stamp = self._stamps.get(moment)
+        if stamp is None:
+            stamp = self._stamps[moment] = self.conn.stamp(moment)
+        return stamp
 
     def _final(self, card_id: int) -> int:
         seen = 0
@@ -300,66 +371,71 @@ class _FileImport:
         return card_id
 
     def run(self) -> None:
-        session = self.session
-        source = session.scalars(select(LogSource).where(LogSource.path == self.path)).first()
-        if source is None:
-            source = LogSource(path=self.path, content_hash="")
-            session.add(source)
-            session.flush()
-        self.source_id = source.id
+        conn = self.conn
+        source_id = conn.scalar("SELECT id FROM log_source WHERE path = :path", path=self.path)
+        if source_id is None:
+            source_id = conn.insert(
+                "INSERT INTO log_source (path, content_hash) VALUES (:path, '')",
+                path=self.path)
+        self.source_id = source_id
         mapping = {
-            key: _Mapped(lr_id, card_id, kind, line, present)
-            for lr_id, key, card_id, kind, line, present in session.execute(
-                select(LogRow.id, LogRow.key, LogRow.card_id, LogRow.kind, LogRow.line,
-                       LogRow.present).where(LogRow.source_id == source.id))
+            key: _Mapped(lr_id, card_id, kind, line, bool(present))
+            for lr_id, key, card_id, kind, line, present in conn.all(
+                "SELECT id, key, card_id, kind, line, present FROM log_row "
+                "WHERE source_id = :source", source=source_id)
         }
         existing: dict[int, dict[str, _Existing]] = {}
         if mapping:
             for (rid, row_id, entry, card_id, at, rating, undone, origin, kind, due_set,
-                 note) in session.execute(
-                select(Review.id, Review.log_row_id, Review.log_entry, Review.card_id,
-                       Review.at, Review.rating, Review.undone_at.is_not(None), Review.source,
-                       Review.kind, Review.due_set, Review.note)
-                .join(LogRow, LogRow.id == Review.log_row_id)
-                .where(LogRow.source_id == source.id)
-            ):
-                assert row_id is not None and entry is not None
+                 note) in conn.all(
+                    "SELECT r.id, r.log_row_id, r.log_entry, r.card_id, r.at, r.rating, "
+                    "r.undone_at, r.source, r.kind, r.due_set, r.note "
+                    "FROM review r JOIN log_row l ON l.id = r.log_row_id "
+                    "WHERE l.source_id = :source", source=source_id):
                 existing.setdefault(row_id, {})[entry] = _Existing(
-                    rid, card_id, at, rating, bool(undone), origin, kind, due_set, note)
+                    rid, card_id, at, rating, undone is not None, origin, kind, due_set, note)
         own_cards = {
-            cid: (topic, notes, section, line, in_log)
-            for cid, topic, notes, section, line, in_log in session.execute(
-                select(Card.id, Card.topic, Card.notes, Card.section, Card.source_line,
-                       Card.in_log).where(Card.source_id == source.id))
-        }
+            cid: (topic, notes, section, line, bool(in_log))
+            for cid, topic, notes, section, line, in_log in conn.all(
+                "SELECT id, topic, notes, section, source_line, in_log FROM card "
+                "WHERE source_id = :source", source=source_id)
+        } if mapping else {}
         dated = [row for row in self.parsed.rows
                  if row.studied and row.learned_on is not None and not row.skip]
-        self.future = [row for row in dated if is_future(row, self.clock, self.now)]
-        studied = [row for row in dated if not is_future(row, self.clock, self.now)]
+        self.future = [row for row in dated if self.dates.is_future(row)]
+        studied = [row for row in dated if not self.dates.is_future(row)]
         keys = row_keys(studied)
-        legacy = row_keys(studied, raw=True)
+        # The keys earlier versions made matter only for a row not found by its own key.
+        legacy = row_keys(studied, raw=True) if mapping and any(
+            key not in mapping for key in keys) else keys
+        renamed = []
         planned = []
         for row, key, old_key in zip(studied, keys, legacy, strict=True):
             mapped = mapping.get(key)
             if mapped is None and old_key != key and old_key in mapping:
                 mapped = mapping.pop(old_key)  # the key an earlier version made of the row
                 mapping[key] = mapped
-                self.session.execute(update(LogRow).where(LogRow.id == mapped.id).values(
-                    key=key))
+                renamed.append({"id": mapped.id, "key": key})
             planned.append(self._plan_row(row, key, mapped, own_cards))
-        ids = self._allocate_ids()
+        conn.run_many("UPDATE log_row SET key = :key WHERE id = :id", renamed)
+        conn.run_many("UPDATE card SET topic = :topic, notes = :notes, section = :section, "
+                      "source_line = :line, in_log = :yes, source_id = :source, "
+                      "updated_at = coalesce(:updated, updated_at) WHERE id = :id",
+                      self.card_updates)
+        conn.run_many("UPDATE log_row SET line = :line, present = :yes WHERE id = :id",
+                      self.line_updates)
+        ids = self._allocate_ids(planned)
         self._write_rows(planned, ids, existing)
         seen = {p.key for p in planned}
         gone_rows = [m for key, m in mapping.items() if key not in seen]
         self._mark_gone(gone_rows, own_cards)
         self._replay({ids.get(ref, ref) for ref in self.dirty})
         self._report(planned, ids)
-        self.report.no_longer_in_log.extend(session.scalars(
-            select(Card.id).where(Card.source_id == source.id, Card.in_log.is_(False))
-            .order_by(Card.id)))
-        source.content_hash = self.hash
-        source.imported_at = self.now
-        source.summary = _summary(self.parsed, self.clock.day_of(self.now), len(self.future))
+        self.report.no_longer_in_log.extend(_gone_cards(conn, source_id))
+        conn.run("UPDATE log_source SET content_hash = :hash, imported_at = :now, "
+                 "summary = :summary WHERE id = :id", hash=self.hash, now=self.stamp_now,
+                 summary=_summary(self.parsed, self.dates.today, len(self.future)),
+                 id=source_id)
 
     def _plan_row(self, row: ParsedRow, key: str, mapped: _Mapped | None,
                   own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> _PlannedRow:
@@ -371,14 +447,14 @@ class _FileImport:
                 if (topic, notes, section, in_log) != (row.topic, row.notes, row.section, True):
                     plan.changed = True
                 if plan.changed or line != row.line:
-                    self.session.execute(
-                        update(Card).where(Card.id == mapped.card_id).values(
-                            topic=row.topic, notes=row.notes, section=row.section,
-                            source_line=row.line, in_log=True, source_id=self.source_id,
-                            **({"updated_at": self.now} if plan.changed else {})))
+                    self.card_updates.append({
+                        "id": mapped.card_id, "topic": row.topic, "notes": row.notes,
+                        "section": row.section, "line": row.line, "yes": True,
+                        "source": self.source_id,
+                        # a change the person made; a row that only moved is none
+                        "updated": self.stamp_now if plan.changed else None})
             if mapped.line != row.line or not mapped.present:
-                self.session.execute(update(LogRow).where(LogRow.id == mapped.id).values(
-                    line=row.line, present=True))
+                self.line_updates.append({"id": mapped.id, "line": row.line, "yes": True})
             return plan
         options = (self.resolver.candidates(row.review_target, row.learned_on)
                    if row.is_review else [])
@@ -387,48 +463,60 @@ class _FileImport:
         if len(options) > 1:
             self.ambiguous[row.line] = options  # cards made by this import: placeholders yet
         ref = -(len(self.new_cards) + 1)
-        self.new_cards.append(dict(
-            topic=row.topic, notes=row.notes, section=row.section, learned_on=row.learned_on,
-            source_id=self.source_id, source_line=row.line, state=1, step=0,
-            due=row.learned_on, suspended=False, in_log=True,
-            created_at=self.now, updated_at=self.now, stability=None, difficulty=None,
-            last_review=None, last_review_day=None))
+        learned = self.conn.day_value(row.learned_on)
+        self.new_cards.append({
+            "id": ref, "topic": row.topic, "notes": row.notes, "section": row.section,
+            "learned_on": learned, "source_id": self.source_id, "source_line": row.line,
+            "state": 1, "step": 0, "stability": None, "difficulty": None, "due": learned,
+            "last_review": None, "last_review_day": None, "suspended": False,
+            "in_log": True, "created_at": self.stamp_now, "updated_at": self.stamp_now})
         self.resolver.add(ref, row.topic, row.learned_on)
         return _PlannedRow(row, key, ref, "card", None, created=True)
 
-    def _allocate_ids(self) -> dict[int, int]:
-        """Real ids for the new cards (placeholder -> id), taken before they are inserted.
+    def _allocate_ids(self, planned: list[_PlannedRow]) -> dict[int, int]:
+        """Real ids for the new cards (placeholder -> id) and the new log rows, taken before
+        they are inserted.
 
         Knowing the ids first lets each new card be replayed (its fuzz is seeded by id) and
-        inserted once with its final state, instead of inserted and then updated.
+        inserted once with its final state, and each new review name its log row, all in
+        bulk statements that return nothing.
         """
-        count = len(self.new_cards)
-        if not count:
-            return {}
-        if self.session.get_bind().dialect.name == "postgresql":
-            taken = list(self.session.scalars(text(
-                "SELECT nextval(pg_get_serial_sequence('card', 'id')) "
-                "FROM generate_series(1, :n)"), {"n": count}))
-        else:  # inside BEGIN IMMEDIATE: nobody else can take these
-            first = int(self.session.scalar(select(func.coalesce(func.max(Card.id), 0))) or 0) + 1
-            taken = list(range(first, first + count))
+        taken = _new_ids(self.conn, "card", len(self.new_cards), self.dry_run)
         ids = {-(n + 1): card_id for n, card_id in enumerate(taken)}
         for card, card_id in zip(self.new_cards, taken, strict=True):
             card["id"] = card_id
-        self.resolver.rename(ids)
+        if ids:
+            self.resolver.rename(ids)
+        fresh = [plan for plan in planned if plan.log_row_id is None]
+        for plan, row_id in zip(fresh, _new_ids(self.conn, "log_row", len(fresh),
+                                                self.dry_run), strict=True):
+            plan.log_row_id, plan.fresh = row_id, True
         return ids
 
     def _write_rows(self, planned: list[_PlannedRow], ids: dict[int, int],
                     existing: dict[int, dict[str, _Existing]]) -> None:
-        new_reviews: list[tuple[_PlannedRow, dict[str, Any]]] = []
+        from srs.engine import Event
+
+        conn = self.conn
+        new_reviews: list[dict[str, Any]] = []
+        histories: dict[int, list[tuple[Event, dict[str, Any]]]] = {
+            card["id"]: [] for card in self.new_cards}
         changes: list[dict[str, Any]] = []
+        retracted: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        day_value = conn.day_value
         for plan in planned:
             own = ids.get(plan.card_ref, plan.card_ref)
             final = self._final(own)
             merged_from = own if own != final else None
-            have = existing.get(plan.log_row_id, {}) if plan.log_row_id is not None else {}
-            expected = _expected_entries(plan.row, "learned" if plan.kind == "card" else "row",
-                                         self.clock, self.now)
+            if plan.fresh:
+                new_rows.append({"id": plan.log_row_id, "source_id": self.source_id,
+                                 "key": plan.key, "line": plan.row.line, "card_id": own,
+                                 "kind": plan.kind, "present": True})
+            have = existing.get(plan.log_row_id, {}) \
+                if plan.log_row_id is not None and not plan.fresh else {}
+            expected = self.dates.entries(plan.row, "learned" if plan.kind == "card" else "row")
+            history = histories.get(final)
             for entry, want in expected.items():
                 old = have.get(entry)
                 if old is not None and old.source != "log":
@@ -436,21 +524,28 @@ class _FileImport:
                     # recorded at the time stands (and stays undone if it was undone).
                     continue
                 if old is None:
-                    new_reviews.append((plan, dict(
-                        card_id=final, at=want.at, kind=want.kind, rating=want.rating,
-                        source="log", log_row_id=plan.log_row_id, log_entry=entry,
-                        recorded_at=self.now, merged_from=merged_from, note=want.note,
-                        duration=None, due_set=want.due_set, state_before=None,
-                        undone_at=None)))
+                    review = {
+                        "card_id": final, "at": self._stamp(want.at), "kind": want.kind,
+                        "rating": want.rating, "source": "log", "note": want.note,
+                        "duration": None,
+                        "due_set": day_value(want.due_set) if want.due_set else None,
+                        "log_row_id": plan.log_row_id, "log_entry": entry,
+                        "merged_from": merged_from, "state_before": None,
+                        "recorded_at": self.stamp_now, "undone_at": None,
+                        "study_day": None, "prior_state": None, "elapsed_days": None,
+                        "retrievability": None, "stability": None, "difficulty": None}
+                    new_reviews.append(review)
+                    if history is not None:
+                        history.append((Event(want.at, want.rating, want.due_set,
+                                              plan=want.kind == "plan"), review))
                 elif self._differs(old, want, final):
                     # An entry undone before a merge comes back on the card it was merged into.
-                    moved = want.exact and old.at != want.at or (
-                        not want.exact and self.clock.day_of(old.at) != self.clock.day_of(
-                            want.at))
-                    changes.append(dict(id=old.id, rating=want.rating,
-                                        at=want.at if moved else old.at, undone_at=None,
-                                        card_id=final, merged_from=merged_from, kind=want.kind,
-                                        due_set=want.due_set, note=want.note))
+                    changes.append({
+                        "id": old.id, "rating": want.rating,
+                        "at": self._stamp(want.at) if self._moved(old, want) else old.at,
+                        "card_id": final, "merged_from": merged_from, "kind": want.kind,
+                        "due_set": day_value(want.due_set) if want.due_set else None,
+                        "note": want.note})
                     self.dirty.add(old.card_id)
                 else:
                     continue
@@ -459,108 +554,118 @@ class _FileImport:
             for entry, old in have.items():
                 if entry not in expected and not old.undone and old.source == "log":
                     # The entry left the log: keep the row as a trace, stop counting it.
-                    self.session.execute(update(Review).where(Review.id == old.id).values(
-                        undone_at=self.now))
+                    retracted.append({"id": old.id, "now": self.stamp_now})
                     plan.history_changed = True
                     self.dirty.add(old.card_id)
-        self._insert_new_cards([review for _plan, review in new_reviews])
-        fresh = [p for p in planned if p.log_row_id is None]
-        if fresh:
-            result = self.session.execute(
-                insert(LOG_ROW).returning(LOG_ROW.c.id, sort_by_parameter_order=True),
-                [dict(source_id=self.source_id, key=p.key, line=p.row.line,
-                      card_id=ids.get(p.card_ref, p.card_ref), kind=p.kind, present=True)
-                 for p in fresh])
-            for plan, row_id in zip(fresh, result.scalars(), strict=True):
-                plan.log_row_id = row_id
-        if new_reviews:
-            for plan, review in new_reviews:
-                review["log_row_id"] = plan.log_row_id
-            self.session.execute(insert(REVIEW), [review for _plan, review in new_reviews])
-            self.report.reviews_added += sum(1 for _plan, review in new_reviews
-                                             if review["kind"] == "review")
-        if changes:
-            self.session.execute(update(Review), changes)
+        self._insert_new_cards(histories)
+        conn.run_many(INSERT_LOG_ROW, new_rows)
+        conn.run_many(INSERT_REVIEW, new_reviews)
+        self.report.reviews_added += sum(1 for review in new_reviews
+                                         if review["kind"] == "review")
+        conn.run_many("UPDATE review SET rating = :rating, at = :at, undone_at = NULL, "
+                      "card_id = :card_id, merged_from = :merged_from, kind = :kind, "
+                      "due_set = :due_set, note = :note WHERE id = :id", changes)
+        conn.run_many("UPDATE review SET undone_at = :now WHERE id = :id", retracted)
 
-    def _differs(self, old: _Existing, want: _Entry, card_id: int) -> bool:
-        """Whether a stored log entry must change to say what the log says now.
+    def _moved(self, old: _Existing, want: _Entry) -> bool:
+        """Whether a stored entry happened at another time than the log now says.
 
         A date-only entry compares by its study day: a row dated today and first read in
         the morning keeps the moment it was given then.
         """
+        if old.at == self._stamp(want.at):
+            return False
+        at = self.conn.moment(old.at)
+        assert at is not None
         if want.exact:
-            moved = old.at != want.at
-        else:
-            moved = self.clock.day_of(old.at) != self.clock.day_of(want.at)
-        return (moved or old.rating != want.rating or old.undone or old.card_id != card_id
-                or old.kind != want.kind or old.due_set != want.due_set
-                or old.note != want.note)
+            return at != want.at
+        return self.clock.day_of(at) != self.clock.day_of(want.at)
 
-    def _insert_new_cards(self, new_reviews: list[dict[str, Any]]) -> None:
-        """Replay each new card's history in memory and insert it with its final state."""
-        for review in new_reviews:  # what each self-test did: for existing cards, the replay
-            review.update(study_day=None, prior_state=None, elapsed_days=None,
-                          retrievability=None, stability=None, difficulty=None)
-        if not self.new_cards:
-            return
-        events: dict[int, list[Event]] = {card["id"]: [] for card in self.new_cards}
-        rows: dict[int, list[dict[str, Any]]] = {card["id"]: [] for card in self.new_cards}
-        for review in new_reviews:
-            if review["card_id"] in events:
-                events[review["card_id"]].append(Event(
-                    review["at"], review["rating"], review["due_set"],
-                    plan=review["kind"] == "plan"))
-                rows[review["card_id"]].append(review)
+    def _differs(self, old: _Existing, want: _Entry, card_id: int) -> bool:
+        """Whether a stored log entry must change to say what the log says now."""
+        due = old.due_set
+        if due is not None and not isinstance(due, date):
+            due = self.conn.day(due)
+        return (old.rating != want.rating or old.undone or old.card_id != card_id
+                or old.kind != want.kind or due != want.due_set or old.note != want.note
+                or self._moved(old, want))
+
+    def _insert_new_cards(self, histories: dict[int, list[tuple[Any, dict[str, Any]]]]
+                          ) -> None:
+        """Replay each new card's history in memory and insert it with its final state and
+        what each of its self-tests did."""
+        conn, day_of, day_value = self.conn, self.clock.day_of, self.conn.day_value
         for card in self.new_cards:
-            history = events[card["id"]]
-            if history and not all(event.plan for event in history):
-                state, steps = self.engine.replay_history(card["id"], history)
-                for review, step in zip(rows[card["id"]], steps, strict=True):
-                    if step is not None:
-                        review.update(study_day=step.study_day, prior_state=step.prior_state,
-                                      elapsed_days=step.elapsed_days,
-                                      retrievability=step.retrievability,
-                                      stability=step.stability, difficulty=step.difficulty)
-                card.update(state=state.state, step=state.step, stability=state.stability,
-                            difficulty=state.difficulty, due=state.due,
-                            last_review=state.last_review,
-                            last_review_day=self.clock.day_of(state.last_review).toordinal()
-                            if state.last_review else None)
+            history = histories[card["id"]]
+            if not history or all(event.plan for event, _review in history):
+                continue
+            state, steps = self.engine.replay_history(card["id"],
+                                                      [event for event, _review in history])
+            for (_event, review), step in zip(history, steps, strict=True):
+                if step is not None:
+                    review.update(study_day=day_value(step.study_day),
+                                  prior_state=step.prior_state,
+                                  elapsed_days=step.elapsed_days,
+                                  retrievability=step.retrievability,
+                                  stability=step.stability, difficulty=step.difficulty)
+            last = state.last_review
+            card.update(state=state.state, step=state.step, stability=state.stability,
+                        difficulty=state.difficulty, due=day_value(state.due),
+                        last_review=self._stamp(last) if last is not None else None,
+                        last_review_day=day_of(last).toordinal() if last is not None else None)
             self.dirty.discard(card["id"])
-        self.session.execute(insert(CARD), self.new_cards)
+        conn.run_many(INSERT_CARD, self.new_cards)
+        self.resolver.stored()
 
     def _mark_gone(self, gone: list[_Mapped],
                    own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> None:
-        present = [m.id for m in gone if m.present]
-        for start in range(0, len(present), 500):
-            self.session.execute(update(LogRow).where(LogRow.id.in_(present[start:start + 500]))
-                                 .values(present=False))
-        cards = [m.card_id for m in gone
-                 if m.kind == "card" and own_cards.get(m.card_id, ("", "", "", 0, False))[4]]
-        for start in range(0, len(cards), 500):
-            self.session.execute(update(Card).where(Card.id.in_(cards[start:start + 500]))
-                                 .values(in_log=False, updated_at=self.now))
+        self.conn.run_many("UPDATE log_row SET present = :no WHERE id = :id",
+                           [{"id": m.id, "no": False} for m in gone if m.present])
+        self.conn.run_many(
+            "UPDATE card SET in_log = :no, updated_at = :now WHERE id = :id",
+            [{"id": m.card_id, "no": False, "now": self.stamp_now} for m in gone
+             if m.kind == "card" and own_cards.get(m.card_id, ("", "", "", 0, False))[4]])
 
     def _replay(self, card_ids: set[int]) -> None:
-        """Recompute the state of every card whose history changed, in one bulk update."""
+        """Recompute the state of every card whose history changed, and what each of its
+        self-tests did (only what changed is written)."""
+        from srs.schedule import replay_cards
+
         if card_ids:
-            self.session.flush()
-            replay_cards(SessionConn(self.session), self.engine, self.now, sorted(card_ids))
+            replay_cards(self.conn, self.engine, self.now, sorted(card_ids))
 
     def _report(self, planned: list[_PlannedRow], ids: dict[int, int]) -> None:
         report = self.report
+        for plan in planned:
+            if plan.kind == "review":
+                continue
+            if plan.created:
+                report.cards_created += 1
+            elif plan.changed or plan.history_changed:
+                report.cards_updated += 1
+            else:
+                report.cards_unchanged += 1
+        report.planned += len(self.future)
+        for row in self.parsed.rows:
+            if row.skip == "rest" or row.skip.startswith("repeat:"):
+                report.skipped += 1
+            elif not row.studied:
+                report.pending += 1
+        if self.dry_run:
+            self._outcomes(planned, ids)
+
+    def _outcomes(self, planned: list[_PlannedRow], ids: dict[int, int]) -> None:
+        """How each row was read, for --dry-run."""
+        outcomes = self.report.outcomes
         for plan in planned:
             own = ids.get(plan.card_ref, plan.card_ref)
             if plan.kind == "review":
                 action = _("review of card {id}").format(id=self._final(own))
             elif plan.created:
-                report.cards_created += 1
                 action = _("new card {id}").format(id=own)
             elif plan.changed or plan.history_changed:
-                report.cards_updated += 1
                 action = _("update card {id}").format(id=own)
             else:
-                report.cards_unchanged += 1
                 action = _("unchanged card {id}").format(id=own)
             could = [self._final(ids.get(card, card)) for card in
                      self.ambiguous.get(plan.row.line, [])]
@@ -570,71 +675,104 @@ class _FileImport:
             if plan.row.year_from:
                 action += " " + _("[{date}, year {source}]").format(
                     date=plan.row.learned_on, source=_year_source(plan.row.year_from))
-            report.outcomes.append(RowOutcome(plan.row.file, plan.row.line, action,
-                                              self._final(own), plan.row.topic))
+            outcomes.append(RowOutcome(plan.row.file, plan.row.line, action,
+                                       self._final(own), plan.row.topic))
         for row in self.future:
-            report.planned += 1
-            report.outcomes.append(RowOutcome(row.file, row.line, _(
+            outcomes.append(RowOutcome(row.file, row.line, _(
                 "planned for {day}: a card from that day on").format(day=row.learned_on),
                 topic=row.topic))
         for row in self.parsed.rows:
             if row.skip == "rest":
-                report.skipped += 1
-                report.outcomes.append(RowOutcome(row.file, row.line, _("rest day: no card"),
-                                                  topic=row.topic))
+                outcomes.append(RowOutcome(row.file, row.line, _("rest day: no card"),
+                                           topic=row.topic))
             elif row.skip.startswith("repeat:"):
-                report.skipped += 1
-                report.outcomes.append(RowOutcome(row.file, row.line, _(
+                outcomes.append(RowOutcome(row.file, row.line, _(
                     "repeats line {line}: the same card").format(line=row.skip[7:]),
                     topic=row.topic))
             elif not row.studied:
-                report.pending += 1
-                report.outcomes.append(RowOutcome(row.file, row.line, _("pending"),
-                                                  topic=row.topic))
+                outcomes.append(RowOutcome(row.file, row.line, _("pending"), topic=row.topic))
 
 
-def import_parsed(session: Session, files: Sequence[Iterable[Any]], *,
+def _new_ids(conn: SqlConn, table: str, count: int, preview: bool = False) -> list[int]:
+    """`count` ids for rows of `table` inserted next, in this write transaction.
+
+    `preview`: the ids an insert would take, for a transaction that is rolled back (a
+    PostgreSQL sequence hands out nothing twice, rolled back or not).
+    """
+    if not count:
+        return []
+    if conn.dialect == "postgresql":
+        if preview:
+            sequence = conn.scalar(f"SELECT pg_get_serial_sequence('{table}', 'id')")
+            last, called = conn.one(f"SELECT last_value, is_called FROM {sequence}") or (0, 0)
+            first = int(last) + 1 if called else int(last)
+            return list(range(first, first + count))
+        return [int(row[0]) for row in conn.all(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            "FROM generate_series(1, :n)", n=count)]
+    # SQLite, inside BEGIN IMMEDIATE: nobody else can take these
+    first = int(conn.scalar(f"SELECT coalesce(max(id), 0) FROM {table}")) + 1
+    return list(range(first, first + count))
+
+
+def _gone_cards(conn: SqlConn, source_id: int) -> list[int]:
+    """The cards of a log whose rows are no longer in it."""
+    return [int(card_id) for (card_id,) in conn.all(
+        "SELECT id FROM card WHERE source_id = :source AND in_log = :no ORDER BY id",
+        source=source_id, no=False)]
+
+
+def import_parsed(conn: SqlConn, files: Sequence[Iterable[Any]], *,
                   engine: Engine, now: datetime,
                   progress: Callable[[int], None] | None = None,
-                  as_new: bool = False) -> ImportReport:
-    """Sync parsed files (path, result, text hash) into the database in the caller's transaction.
+                  as_new: bool = False, dry_run: bool = False) -> ImportReport:
+    """Sync parsed files (path, result, text hash) into the database in the caller's write
+    transaction.
 
     Log reviews are dated inside their study days with the engine's clock, and the
     schedule is recorded as following that clock. A file at a new path that holds the
-    rows of a known log whose file is gone is that log, moved (unless `as_new`).
+    rows of a known log whose file is gone is that log, moved (unless `as_new`). An
+    unchanged file (no result) is reported from what its last import stored.
+
+    `dry_run`: the caller rolls the transaction back; the report says how each row was
+    read, and new ids are the ones an import would take, not taken from a sequence.
     """
+    from srs.schedule import follow_clock, mark_clock
+
     report = ImportReport()
-    conn = SessionConn(session)
-    follow_clock(conn, engine, now)  # the cards already here, replayed if the clock changed
-    resolver = _Resolver(list(session.execute(
-        select(Card.id, Card.topic, Card.learned_on).where(Card.merged_into.is_(None)))))
+    changed = [file for file in files if tuple(file)[1] is not None]
+    if changed:
+        follow_clock(conn, engine, now)  # the cards already here, replayed if the clock changed
+    resolver = _Resolver(lambda: [
+        (card_id, topic, conn.day(learned)) for card_id, topic, learned in conn.all(
+            "SELECT id, topic, learned_on FROM card WHERE merged_into IS NULL ORDER BY id")])
     merged: dict[int, int] = {
-        card_id: into for card_id, into in session.execute(
-            select(Card.id, Card.merged_into).where(Card.merged_into.is_not(None)))
-        if into is not None}
+        card_id: into for card_id, into in conn.all(
+            "SELECT id, merged_into FROM card WHERE merged_into IS NOT NULL")
+    } if changed else {}
     for path, parsed, text_hash in files:
         if parsed is None:
-            _report_unchanged(session, path, report)
+            _report_unchanged(conn, path, report)
             continue
         report.warnings.extend(parsed.warnings)
         report.notes.extend(parsed.notes)
         if not as_new:
-            moved = adopt_moved_log(session, Path(path), parsed, engine.clock, now)
+            moved = adopt_moved_log(conn, Path(path), parsed, engine.clock, now)
             if moved is not None:
                 report.moved.append({"from": moved, "to": str(path)})
-        _FileImport(session, parsed, text_hash, str(path), engine, now, report,
-                    resolver, merged).run()
+        _FileImport(conn, parsed, text_hash, str(path), engine, now, report,
+                    resolver, merged, dry_run).run()
         if progress is not None:
             progress(len(parsed.rows))
-    report.outcomes.extend(
-        RowOutcome(w.file, w.line, _("warning: {reason}").format(reason=w.message))
-        for w in report.warnings
-    )
-    report.outcomes.sort(key=lambda o: (o.file, o.line))
-    session.flush()
-    mark_clock(conn, engine.clock)
+    if dry_run:
+        report.outcomes.extend(
+            RowOutcome(w.file, w.line, _("warning: {reason}").format(reason=w.message))
+            for w in report.warnings
+        )
+        report.outcomes.sort(key=lambda o: (o.file, o.line))
+    if changed:
+        mark_clock(conn, engine.clock)
     return report
-
 
 SAME_LOG = 0.9  # the share of a known log's rows a file must hold to be that log, moved
 
@@ -643,23 +781,25 @@ class LogMoved(SrsError):
     """A file that holds a known log whose file still exists: moved, or a copy?"""
 
 
-def adopt_moved_log(session: Session, path: Path, parsed: ParseResult, clock: DayClock,
+def adopt_moved_log(conn: SqlConn, path: Path, parsed: ParseResult, clock: DayClock,
                     now: datetime) -> str | None:
     """Move a known log to `path` when this new file holds at least 90 % of its rows.
 
     Returns the old path when the log was moved (its file is gone). Raises LogMoved when
     the old file still exists: a copy and a move cannot be told apart, so the person says.
     """
-    if session.scalar(select(LogSource.id).where(LogSource.path == str(path))) is not None:
+    if conn.scalar("SELECT id FROM log_source WHERE path = :path", path=str(path)) is not None:
         return None
+    dates = _Dates(clock, now)
     rows = [row for row in parsed.rows if row.studied and row.learned_on is not None
-            and not row.skip and not is_future(row, clock, now)]
+            and not row.skip and not dates.is_future(row)]
     keys = set(row_keys(rows)) | set(row_keys(rows, raw=True))
     if not keys:
         return None
-    for source_id, old_path in session.execute(select(LogSource.id, LogSource.path)):
-        known = set(session.scalars(select(LogRow.key).where(
-            LogRow.source_id == source_id, LogRow.present.is_(True))))
+    for source_id, old_path in conn.all("SELECT id, path FROM log_source ORDER BY id"):
+        known = {key for (key,) in conn.all(
+            "SELECT key FROM log_row WHERE source_id = :source AND present = :yes",
+            source=source_id, yes=True)}
         if not known or len(known & keys) < SAME_LOG * len(known):
             continue
         if Path(old_path).exists():
@@ -668,8 +808,8 @@ def adopt_moved_log(session: Session, path: Path, parsed: ParseResult, clock: Da
                 "if the log moved, run 'review logs move {old} {new}'; to import it as a "
                 "log of its own, add --as-new").format(
                     new=path, old=old_path, n=len(known & keys), total=len(known)))
-        session.execute(update(LogSource).where(LogSource.id == source_id).values(
-            path=str(path)))
+        conn.run("UPDATE log_source SET path = :path WHERE id = :id", path=str(path),
+                 id=source_id)
         return str(old_path)
     return None
 
@@ -749,15 +889,16 @@ def read_logs(paths: list[str], *, salt: str = "",
     return files
 
 
-def stored_digests(session: Session, paths: list[Path]) -> Known:
+def stored_digests(conn: SqlConn, paths: list[Path]) -> Known:
     """The digests the last import stored for these files, and when each must be read again."""
-    names = [str(p) for p in paths]
     found: Known = {}
-    for path, digest, summary in session.execute(
-            select(LogSource.path, LogSource.content_hash, LogSource.summary)
-            .where(LogSource.path.in_(names))):
-        until = json.loads(summary or "{}").get("read_again_on")
-        found[path] = (digest, until if isinstance(until, str) else None)
+    for path in paths:
+        row = conn.one("SELECT content_hash, summary FROM log_source WHERE path = :path",
+                       path=str(path))
+        if row is not None:
+            digest, summary = row
+            until = json.loads(summary or "{}").get("read_again_on")
+            found[str(path)] = (digest, until if isinstance(until, str) else None)
     return found
 
 
@@ -784,25 +925,24 @@ def _summary(parsed: ParseResult, today: date, planned: int) -> str:
                       ensure_ascii=False)
 
 
-def stored_warnings(session: Session, path: Path) -> list[ParseWarning]:
+def stored_warnings(conn: SqlConn, path: Path) -> list[ParseWarning]:
     """The warnings the last import of a file reported."""
-    summary = session.scalar(select(LogSource.summary).where(LogSource.path == str(path)))
+    summary = conn.scalar("SELECT summary FROM log_source WHERE path = :path", path=str(path))
     return [ParseWarning(*w) for w in json.loads(summary or "{}").get("warnings", [])]
 
 
-def _report_unchanged(session: Session, path: Path, report: ImportReport) -> None:
+def _report_unchanged(conn: SqlConn, path: Path, report: ImportReport) -> None:
     """Count an unchanged file from what its last import stored."""
-    source = session.scalars(select(LogSource).where(LogSource.path == str(path))).one()
-    summary = json.loads(source.summary or "{}")
+    row = conn.one("SELECT id, summary FROM log_source WHERE path = :path", path=str(path))
+    assert row is not None, path
+    source_id, stored = row
+    summary = json.loads(stored or "{}")
     report.pending += int(summary.get("pending", 0))
     report.planned += int(summary.get("planned", 0))
     report.skipped += int(summary.get("skipped", 0))
     report.warnings.extend(ParseWarning(*w) for w in summary.get("warnings", []))
     report.notes.extend(ParseWarning(*w) for w in summary.get("notes", []))
-    report.cards_unchanged += int(session.scalar(
-        select(func.count()).select_from(LogRow).where(
-            LogRow.source_id == source.id, LogRow.present.is_(True), LogRow.kind == "card"))
-        or 0)
-    report.no_longer_in_log.extend(session.scalars(
-        select(Card.id).where(Card.source_id == source.id, Card.in_log.is_(False))
-        .order_by(Card.id)))
+    report.cards_unchanged += int(conn.scalar(
+        "SELECT count(*) FROM log_row WHERE source_id = :source AND present = :yes "
+        "AND kind = 'card'", source=source_id, yes=True) or 0)
+    report.no_longer_in_log.extend(_gone_cards(conn, source_id))

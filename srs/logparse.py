@@ -906,15 +906,23 @@ class _Reader:
     def _self_test_date(year: int | None, month: int, day: int,
                         learned: date | None) -> date | None:
         """A self-test date; without a year, the learned date's year or the next one."""
-        try:
-            if year is not None:
+        if year is not None:
+            try:
                 return date(year, month, day)
-            if learned is None:
+            except ValueError:
                 return None
-            found = date(learned.year, month, day)
-            return found if found >= learned else date(learned.year + 1, month, day)
-        except ValueError:
+        if learned is None:
             return None
+        # The first such day on or after the learned date, this year or the next (02-29
+        # learned in a non-leap year falls in the next one when that is a leap year).
+        for candidate in (learned.year, learned.year + 1):
+            try:
+                found = date(candidate, month, day)
+            except ValueError:
+                continue
+            if found >= learned:
+                return found
+        return None
 
     def _leading_date(self, raw: _RawTable, line: int, text: str) -> tuple[date | None, str]:
         """The date an attempt cell starts with ("2024.3.5 看了题解"), and its remark."""

@@ -8,12 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
-
 from srs.errors import SrsError
 from srs.i18n import _
-from srs.models import Card, LogSource
+from srs.sql import SqlConn
 
 
 class LogError(SrsError):
@@ -59,34 +56,37 @@ def log_state(path: str, digest: str, salt: str) -> str:
     return "unchanged" if file_digest(data, salt) == digest else "changed"
 
 
-def list_logs(session: Session, *, salt: str) -> list[LogInfo]:
-    """Every imported log, in the order they were first imported."""
-    cards: dict[int | None, int] = {source: n for source, n in session.execute(
-        select(Card.source_id, func.count()).where(Card.merged_into.is_(None))
-        .group_by(Card.source_id))}
+def list_logs(conn: SqlConn, *, salt: str, source_id: int | None = None) -> list[LogInfo]:
+    """Every imported log (or the one with `source_id`), in the order they were first
+    imported."""
+    cards: dict[int | None, int] = {source: int(n) for source, n in conn.all(
+        "SELECT source_id, count(*) FROM card WHERE merged_into IS NULL GROUP BY source_id")}
     found = []
-    for source in session.scalars(select(LogSource).order_by(LogSource.id)):
-        summary = json.loads(source.summary or "{}")
+    for sid, path, digest, imported_at, stored in conn.all(
+            "SELECT id, path, content_hash, imported_at, summary FROM log_source ORDER BY id"):
+        if source_id is not None and sid != source_id:
+            continue
+        summary = json.loads(stored or "{}")
         found.append(LogInfo(
-            source.id, source.path, int(summary.get("rows", 0)), int(cards.get(source.id, 0)),
+            sid, path, int(summary.get("rows", 0)), int(cards.get(sid, 0)),
             int(summary.get("pending", 0)), int(summary.get("planned", 0)),
             int(summary.get("skipped", 0)), len(summary.get("warnings", [])),
-            source.imported_at, log_state(source.path, source.content_hash, salt)))
+            conn.moment(imported_at), log_state(path, digest, salt)))
     return found
 
 
-def move_log(session: Session, old: str, new: str, *, salt: str) -> LogInfo:
+def move_log(conn: SqlConn, old: str, new: str, *, salt: str) -> LogInfo:
     """Give an imported log its new path; its cards and history stay as they are."""
     old_path, new_path = str(Path(old).resolve()), str(Path(new).resolve())
-    source = session.scalars(select(LogSource).where(LogSource.path == old_path)).first()
-    if source is None:
-        source = session.scalars(select(LogSource).where(LogSource.path == old)).first()
-    if source is None:
+    find = "SELECT id FROM log_source WHERE path = :path"
+    source_id = conn.scalar(find, path=old_path)
+    if source_id is None:
+        source_id = conn.scalar(find, path=old)
+    if source_id is None:
         raise LogError(_("no imported log {path} (see 'review logs')").format(path=old))
-    if session.scalar(select(LogSource.id).where(LogSource.path == new_path)) is not None:
+    if conn.scalar(find, path=new_path) is not None:
         raise LogError(_("{path} is already an imported log of its own").format(path=new))
     if not Path(new_path).is_file():
         raise LogError(_("{path}: no such file").format(path=new))
-    session.execute(update(LogSource).where(LogSource.id == source.id).values(path=new_path))
-    session.flush()
-    return next(info for info in list_logs(session, salt=salt) if info.id == source.id)
+    conn.run("UPDATE log_source SET path = :path WHERE id = :id", path=new_path, id=source_id)
+    return list_logs(conn, salt=salt, source_id=source_id)[0]

@@ -2,8 +2,10 @@
 
 The history is every graded event that was not undone, grouped per card in time order,
 with intervals in whole study days (the configured zone and `day_starts_at`), as FSRS
-models them. Each self-test that comes at least a day after the card's previous event is
-one training item: the card's history up to it, whose last rating is to be predicted.
+models them: read straight from the steps each replay stores beside its reviews
+(`review.elapsed_days`), so nothing is replayed to fit. Each self-test that comes at least
+a day after the card's previous event is one training item: the card's history up to it,
+whose last rating is to be predicted.
 Same-day events stay in the history but are not predicted, as fsrs-rs prescribes.
 
 The minimum (`MIN_CARDS`, `MIN_SELF_TESTS`): fsrs-rs first estimates the initial
@@ -19,21 +21,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from srs.clock import DayClock
-from srs.engine import Engine, SchedulerSettings, validate_parameters
+from srs.engine import Engine, validate_parameters
 from srs.errors import ConfigError, SrsError
 from srs.i18n import _
-from srs.models import Review, Setting
-from srs.repository import PARAMETERS_KEY, store_setting
+from srs.store import PARAMETERS_KEY, delete_setting, store_setting
+
+if TYPE_CHECKING:
+    from srs.sql import SqlConn
 
 PREVIOUS_KEY = "fsrs.parameters.previous"
 MIN_CARDS = 20
 MIN_SELF_TESTS = 100
+# Each graded event not undone with what its replay stored: the elapsed study days since
+# the card's previous one (NULL for its first study), in the order the replay took them.
+_HISTORY = """
+SELECT card_id, elapsed_days, rating FROM review
+WHERE undone_at IS NULL AND kind = 'review' AND rating IS NOT NULL
+  AND prior_state IS NOT NULL
+ORDER BY card_id, at, id"""
 
 
 class OptimizeError(SrsError):
@@ -65,35 +72,31 @@ class TrainingSet:
         return self.cards_needed == 0 and self.self_tests_needed == 0
 
 
-def training_set(session: Session, clock: DayClock) -> TrainingSet:
-    """The graded events not undone, per card in time order, as fsrs-rs training items."""
+def training_set(conn: SqlConn) -> TrainingSet:
+    """The graded events not undone, per card in time order, as fsrs-rs training items.
+
+    Read in one pass from the steps the last replay stored (srs.engine.ReviewStep), whose
+    elapsed days are whole study days of the clock the schedule follows.
+    """
     from fsrs_rs_python import FSRSItem, FSRSReview
 
-    rows = session.execute(
-        select(Review.card_id, Review.at, Review.rating)
-        .where(Review.kind == "review", Review.undone_at.is_(None), Review.rating.is_not(None))
-        .order_by(Review.card_id, Review.at, Review.id)
-    ).all()
     items: list[Any] = []
     cards: set[int] = set()
     previous_card: int | None = None
     reviews: list[Any] = []
-    last_day = None
-    for card_id, at, rating in rows:
-        assert rating is not None
-        day = clock.day_of(at)
+    count = 0
+    for card_id, elapsed, rating in conn.stream(_HISTORY):
+        count += 1
         if card_id != previous_card:
-            previous_card, reviews, last_day = card_id, [], day
-        assert last_day is not None
-        delta = (day - last_day).days
+            previous_card, reviews = card_id, []
+        delta = int(elapsed or 0)
         reviews.append(FSRSReview(int(rating), delta))
-        last_day = day
         if delta > 0 and len(reviews) > 1:
             item = FSRSItem(list(reviews))
             if item.long_term_review_cnt() > 0:
                 items.append(item)
                 cards.add(card_id)
-    return TrainingSet(items, len(cards), len(rows))
+    return TrainingSet(items, len(cards), count)
 
 
 @dataclass(frozen=True)
@@ -161,25 +164,31 @@ class OptimizeResult:
         }
 
 
-def replay_all(session: Session, engine: Engine, now: datetime) -> int:
-    """Recompute every card's state from its history; how many changed."""
+def replay_all(conn: SqlConn, engine: Engine, now: datetime) -> int:
+    """Recompute every card's state and steps from its history; how many cards changed."""
     from srs.schedule import replay_cards
-    from srs.sql import SessionConn
 
-    session.flush()
-    return replay_cards(SessionConn(session), engine, now).changed
+    return replay_cards(conn, engine, now).changed
 
 
-def optimize(session: Session, *, settings: SchedulerSettings, clock: DayClock, now: datetime,
+def _stored(conn: SqlConn, key: str) -> str | None:
+    """A setting's stored text; None when it is not there (a stored JSON null is 'null')."""
+    value = conn.scalar("SELECT value FROM setting WHERE key = :key", key=key)
+    return None if value is None else str(value)
+
+
+def optimize(conn: SqlConn, *, engine: Engine, now: datetime,
              apply: bool = False) -> OptimizeResult:
     """Fit FSRS to the history, score both sets of parameters, and with `apply` keep a better fit.
 
-    Applying stores the new parameters, keeps the ones they replace under `PREVIOUS_KEY`
-    for `revert`, and replays every card's history with them.
+    `engine` holds the settings in force. Applying stores the new parameters, keeps the
+    ones they replace under `PREVIOUS_KEY` for `revert`, and replays every card's history
+    with them (in the caller's write transaction).
     """
-    training = training_set(session, clock)
+    training = training_set(conn)
+    settings = engine.settings
     current = tuple(settings.parameters)
-    is_default = session.get(Setting, PARAMETERS_KEY) is None
+    is_default = _stored(conn, PARAMETERS_KEY) is None
     result = OptimizeResult(training, current, is_default, score(current, training))
     if not training.enough:
         return replace(result, reason=_(
@@ -205,10 +214,10 @@ def optimize(session: Session, *, settings: SchedulerSettings, clock: DayClock, 
         validate_parameters(fitted)
     except ConfigError as err:
         return replace(result, reason=str(err))
-    store_setting(session, PREVIOUS_KEY, None if is_default else list(current))
-    store_setting(session, PARAMETERS_KEY, list(fitted))
-    engine = Engine(replace(settings, parameters=fitted), clock)
-    return replace(result, applied=True, rescheduled=replay_all(session, engine, now))
+    store_setting(conn, PREVIOUS_KEY, None if is_default else list(current))
+    store_setting(conn, PARAMETERS_KEY, list(fitted))
+    fitted_engine = Engine(replace(settings, parameters=fitted), engine.clock)
+    return replace(result, applied=True, rescheduled=replay_all(conn, fitted_engine, now))
 
 
 @dataclass(frozen=True)
@@ -224,24 +233,24 @@ class RevertResult:
                 "default": self.is_default, "rescheduled": self.rescheduled}
 
 
-def revert(session: Session, *, settings: SchedulerSettings, clock: DayClock,
-           now: datetime) -> RevertResult:
-    """Go back to the parameters the last `optimize --apply` replaced, and replay every card."""
+def revert(conn: SqlConn, *, engine: Engine, now: datetime) -> RevertResult:
+    """Go back to the parameters the last `optimize --apply` replaced, and replay every card.
+
+    `engine` holds the settings in force; runs in the caller's write transaction.
+    """
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
-    kept = session.get(Setting, PREVIOUS_KEY)
+    kept = _stored(conn, PREVIOUS_KEY)
     if kept is None:
         raise OptimizeError(_("nothing to revert: 'review optimize --apply' has not changed "
                               "the parameters since the last revert"))
-    previous = json.loads(kept.value)
-    current = session.get(Setting, PARAMETERS_KEY)
+    previous = json.loads(kept)
     if previous is None:
-        if current is not None:
-            session.delete(current)
+        delete_setting(conn, PARAMETERS_KEY)
         parameters = tuple(float(p) for p in DEFAULT_PARAMETERS)
     else:
         parameters = validate_parameters(previous)
-        store_setting(session, PARAMETERS_KEY, list(parameters))
-    session.delete(kept)
-    engine = Engine(replace(settings, parameters=parameters), clock)
-    return RevertResult(parameters, previous is None, replay_all(session, engine, now))
+        store_setting(conn, PARAMETERS_KEY, list(parameters))
+    delete_setting(conn, PREVIOUS_KEY)
+    reverted = Engine(replace(engine.settings, parameters=parameters), engine.clock)
+    return RevertResult(parameters, previous is None, replay_all(conn, reverted, now))

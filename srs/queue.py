@@ -7,9 +7,7 @@ ordered, limited query.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -20,8 +18,6 @@ from srs.engine import Engine, unusable
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.sql import SqlConn
-
-log = logging.getLogger("srs.queue")
 
 ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
@@ -84,6 +80,8 @@ def reviews_done(conn: SqlConn, start: datetime, end: datetime) -> int:
 
 
 def _random_key(day: date, card_id: int) -> str:
+    import hashlib  # only for the random order
+
     return hashlib.sha256(f"{day.isoformat()}:{card_id}".encode()).hexdigest()
 
 
@@ -235,8 +233,11 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
         if reason is not None:
             # why: one card whose stored state is unusable must not hide the others; it is
             # shown first (as never reviewed), and `review check --repair` re-derives it
-            log.warning(_("card {id}: stored state unusable ({reason}); run 'review check'")
-                        .format(id=card_id, reason=reason))
+            import logging  # a rare warning: kept off the import path
+
+            logging.getLogger("srs.queue").warning(
+                _("card {id}: stored state unusable ({reason}); run 'review check'")
+                .format(id=card_id, reason=reason))
             retrievability, risk = 0.0, NEVER
         last_rating, last_note = latest.get(card_id, (None, None))
         entries.append(QueueEntry(card=card, retrievability=retrievability, risk=risk,

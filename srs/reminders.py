@@ -26,22 +26,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
-
+from srs.cardview import CardLike, CardRow
 from srs.channels import LOG, Notice, PermanentDeliveryError, channel_id
 from srs.clock import UTC, DayClock
 from srs.i18n import _
-from srs.models import Card, LogSource, Reminder, Review
-from srs.queue import Queue, build_queue
-from srs.sql import SessionConn
+from srs.queue import Queue, build_queue, card_rows
+from srs.sql import SqlConn
 from srs.text import one_line
 
 if TYPE_CHECKING:
     from srs.config import Config
-    from srs.db import Database
     from srs.engine import Engine
 
 log = logging.getLogger("srs.reminders")
@@ -217,45 +213,46 @@ def due_key(card_id: int, due: date) -> str:
     return f"{card_id}@{due.isoformat()}"
 
 
-def _keys_taken(session: Session, kind: str, keys: Sequence[str]) -> set[str]:
+def _keys_taken(conn: SqlConn, kind: str, keys: Sequence[str]) -> set[str]:
     taken: set[str] = set()
     for start in range(0, len(keys), 500):
         chunk = list(keys[start:start + 500])
-        taken.update(session.scalars(
-            select(Reminder.key).where(Reminder.kind == kind, Reminder.key.in_(chunk))))
+        marks = ", ".join(f":k{n}" for n in range(len(chunk)))
+        taken.update(row[0] for row in conn.all(
+            f"SELECT key FROM reminder WHERE kind = :kind AND key IN ({marks})", kind=kind,
+            **{f"k{n}": key for n, key in enumerate(chunk)}))
     return taken
 
 
-def _cutoff(session: Session, day: date, slot: Slot | None, day_start: datetime) -> datetime:
+def _cutoff(conn: SqlConn, day: date, slot: Slot | None, day_start: datetime) -> datetime:
     """Cards changed after this moment were not in any digest of study day `day`."""
-    latest = session.scalar(
-        select(func.max(Reminder.claimed_at)).where(Reminder.kind == DIGEST,
-                                                    Reminder.study_day == day))
+    latest = conn.moment(conn.scalar(
+        "SELECT max(claimed_at) FROM reminder WHERE kind = :kind AND study_day = :day",
+        kind=DIGEST, day=conn.day_value(day)))
     moments = [day_start] + ([slot.at] if slot else []) + ([latest] if latest else [])
     return max(moments)
 
 
-def _active_changed_since(cutoff: datetime):  # type: ignore[no-untyped-def]
-    return select(Card).where(Card.suspended.is_(False), Card.merged_into.is_(None),
-                              Card.updated_at > cutoff)
-
-
-def _due_now(session: Session, day: date, cutoff: datetime) -> list[Card]:
-    cards = list(session.scalars(
-        _active_changed_since(cutoff).where(Card.due == day).order_by(Card.id)))
-    taken = _keys_taken(session, DUE, [due_key(c.id, c.due) for c in cards])
+def _due_now(conn: SqlConn, day: date, cutoff: datetime) -> list[CardRow]:
+    """The active cards due on `day` whose row changed after `cutoff`, not yet reminded of."""
+    ids = [row[0] for row in conn.all(
+        "SELECT id FROM card WHERE suspended = :no AND merged_into IS NULL "
+        "AND updated_at > :cutoff AND due = :day ORDER BY id",
+        no=False, cutoff=conn.stamp(cutoff), day=conn.day_value(day))]
+    found = card_rows(conn, ids)
+    cards = [found[card_id] for card_id in ids]
+    taken = _keys_taken(conn, DUE, [due_key(c.id, c.due) for c in cards])
     return [c for c in cards if due_key(c.id, c.due) not in taken]
 
 
-def plan(session: Session, settings: ReminderSettings, engine: Engine,
-         now: datetime) -> Plan:
+def plan(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetime) -> Plan:
     """What is owed at `now`: at most one message (quiet hours hold it back)."""
     clock = settings.clock
     day = clock.day_of(now)
     day_start, _end = clock.bounds(day)
     slot = last_slot(now, settings)
-    digest_owed = slot is not None and not _keys_taken(session, DIGEST, [slot.key])
-    due_cards = _due_now(session, day, _cutoff(session, day, slot, day_start))
+    digest_owed = slot is not None and not _keys_taken(conn, DIGEST, [slot.key])
+    due_cards = _due_now(conn, day, _cutoff(conn, day, slot, day_start))
     if not digest_owed and not due_cards:
         return Plan()
     if in_quiet(now, settings):
@@ -263,7 +260,7 @@ def plan(session: Session, settings: ReminderSettings, engine: Engine,
     skipped = None
     if digest_owed:
         assert slot is not None
-        queue = build_queue(SessionConn(session), engine=engine, clock=clock, now=now,
+        queue = build_queue(conn, engine=engine, clock=clock, now=now,
                             order=settings.order, max_per_day=settings.max_per_day)
         if queue.entries:
             return Plan(message=digest_message(queue, slot, now, settings))
@@ -309,7 +306,7 @@ def digest_message(queue: Queue, slot: Slot, now: datetime,
     return Message(DIGEST, (slot.key,), slot.day, slot.at, title, "\n".join(lines), payload)
 
 
-def due_message(cards: Sequence[Card], day: date, now: datetime,
+def due_message(cards: Sequence[CardLike], day: date, now: datetime,
                 settings: ReminderSettings) -> Message:
     """A reminder of cards that fell due since the digest."""
     title = (_("Due now: {topic}").format(topic=one_line(cards[0].topic, TOPIC_WIDTH))
@@ -326,6 +323,58 @@ def due_message(cards: Sequence[Card], day: date, now: datetime,
 
 
 # --- the ledger -----------------------------------------------------------------------------
+
+REMINDER_COLUMNS = ("id, kind, key, channel, study_day, status, attempts, batch, title, body, "
+                    "payload, due_at, claimed_at, claimed_by, sent_at, retry_at, detail")
+INSERT_REMINDER = (
+    "INSERT INTO reminder (kind, key, channel, study_day, status, attempts, batch, title, "
+    "body, payload, due_at, claimed_at, claimed_by, sent_at, retry_at, detail) VALUES "
+    "(:kind, :key, :channel, :study_day, :status, :attempts, :batch, :title, :body, "
+    ":payload, :due_at, :claimed_at, :claimed_by, NULL, :retry_at, :detail)")
+# Failed (or abandoned) deliveries whose time to try again has come.
+RETRY_DUE = ("status IN (:pending, :failed) AND retry_at IS NOT NULL AND retry_at <= :now")
+
+
+@dataclass(frozen=True)
+class ReminderRow:
+    """One row of the ledger: a reminder on one channel."""
+
+    id: int
+    kind: str
+    key: str
+    channel: str
+    study_day: date
+    status: str
+    attempts: int
+    batch: str
+    title: str
+    body: str
+    payload: str
+    due_at: datetime | None
+    claimed_at: datetime | None
+    claimed_by: str
+    sent_at: datetime | None
+    retry_at: datetime | None
+    detail: str | None
+
+
+def _reminder_rows(conn: SqlConn, sql: str, **params: Any) -> list[ReminderRow]:
+    """Ledger rows of `sql`, which selects REMINDER_COLUMNS."""
+    rows = []
+    for (row_id, kind, key, channel, day, status, attempts, batch, title, body, payload,
+         due_at, claimed_at, claimed_by, sent_at, retry_at, detail) in conn.all(sql, **params):
+        rows.append(ReminderRow(
+            int(row_id), kind, key, channel, conn.day(day), status, int(attempts or 0), batch,
+            title or "", body or "", payload or "{}", conn.moment(due_at),
+            conn.moment(claimed_at), claimed_by or "", conn.moment(sent_at),
+            conn.moment(retry_at), detail))
+    return rows
+
+
+def _retries_due(conn: SqlConn, now: datetime) -> list[ReminderRow]:
+    return _reminder_rows(
+        conn, f"SELECT {REMINDER_COLUMNS} FROM reminder WHERE {RETRY_DUE} ORDER BY id",
+        pending=PENDING, failed=FAILED, now=conn.stamp(now))
 
 
 @dataclass(frozen=True)
@@ -345,20 +394,24 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << max(0, min(attempts - 1, 16))), LAST_RETRY)
 
 
-def claim(session: Session, settings: ReminderSettings, engine: Engine, now: datetime, *,
+def claim(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetime, *,
           who: str = "") -> tuple[Plan, list[Delivery]]:
     """Work out what is owed at `now` and claim it, in the caller's write transaction.
 
-    The rows are flushed here, so a reminder another process claimed first raises
-    `sqlalchemy.exc.IntegrityError` and the caller's transaction rolls back.
+    A reminder another process claimed first breaks the unique (kind, key, channel): the
+    insert raises the driver's integrity error (`lost_race` tells it) and the caller's
+    transaction rolls back.
     """
-    result = plan(session, settings, engine, now)
+    result = plan(conn, settings, engine, now)
+    rows: list[dict[str, Any]] = []
+    common = {"claimed_at": conn.stamp(now), "claimed_by": who}
     if result.skipped_digest is not None:
         slot = result.skipped_digest
-        session.add(Reminder(
-            kind=DIGEST, key=slot.key, channel=NO_CHANNEL, study_day=slot.day, status=SKIPPED,
-            attempts=0, batch=uuid.uuid4().hex, title="", body="", payload="{}",
-            due_at=slot.at, claimed_at=now, claimed_by=who, detail=_("nothing due")))
+        rows.append({**common, "kind": DIGEST, "key": slot.key, "channel": NO_CHANNEL,
+                     "study_day": conn.day_value(slot.day), "status": SKIPPED, "attempts": 0,
+                     "batch": uuid.uuid4().hex, "title": "", "body": "", "payload": "{}",
+                     "due_at": conn.stamp(slot.at), "retry_at": None,
+                     "detail": _("nothing due")})
     message = result.message
     deliveries: list[Delivery] = []
     if message is not None:
@@ -366,64 +419,82 @@ def claim(session: Session, settings: ReminderSettings, engine: Engine, now: dat
         payload = json.dumps(message.payload, ensure_ascii=False)
         for spec in settings.channels:
             channel = channel_id(spec)
-            for key in message.keys:
-                session.add(Reminder(
-                    kind=message.kind, key=key, channel=channel, study_day=message.day,
-                    status=PENDING, attempts=1, batch=batch, title=message.title,
-                    body=message.body, payload=payload, due_at=message.due_at, claimed_at=now,
-                    claimed_by=who, retry_at=now + LEASE))
+            rows.extend({**common, "kind": message.kind, "key": key, "channel": channel,
+                         "study_day": conn.day_value(message.day), "status": PENDING,
+                         "attempts": 1, "batch": batch, "title": message.title,
+                         "body": message.body, "payload": payload,
+                         "due_at": conn.stamp(message.due_at),
+                         "retry_at": conn.stamp(now + LEASE), "detail": None}
+                        for key in message.keys)
             deliveries.append(Delivery(batch, channel, message.kind, message.keys, 1,
                                        message.notice()))
-    session.flush()
+    if rows:
+        conn.run_many(INSERT_REMINDER, rows)
     return result, deliveries
 
 
-def claim_retries(session: Session, settings: ReminderSettings, now: datetime, *,
+def lost_race(err: BaseException) -> bool:
+    """Whether `err` is the unique (kind, key, channel) broken by a claim made first."""
+    import sqlite3
+    import sys
+
+    if isinstance(err, sqlite3.IntegrityError):
+        return True
+    alchemy = sys.modules.get("sqlalchemy.exc")  # loaded whenever SQLAlchemy ran the insert
+    return alchemy is not None and isinstance(err, alchemy.IntegrityError)
+
+
+def claim_retries(conn: SqlConn, settings: ReminderSettings, now: datetime, *,
                   who: str = "") -> list[Delivery]:
     """Take the failed (or abandoned) deliveries whose retry time has come.
 
     Those of an earlier study day are expired instead: today's digest covers them, and
-    sending them now would make the burst a catch-up must never be.
+    sending them now would make the burst a catch-up must never be. The caller's write
+    transaction is serialized (SQLite's write lock, PostgreSQL's SERIALIZABLE), so the
+    rows read here are still as read when they are taken.
     """
     today = settings.clock.day_of(now)
-    rows = session.scalars(
-        select(Reminder).where(Reminder.status.in_((PENDING, FAILED)),
-                               Reminder.retry_at.is_not(None), Reminder.retry_at <= now)
-        .order_by(Reminder.id))
-    groups: dict[tuple[str, str], list[Reminder]] = {}
-    for row in rows:
+    groups: dict[tuple[str, str], list[ReminderRow]] = {}
+    for row in _retries_due(conn, now):
         groups.setdefault((row.batch, row.channel), []).append(row)
     deliveries = []
     for (batch, channel), group in groups.items():
         first = group[0]
         if first.study_day < today:
-            for row in group:
-                row.status, row.retry_at = EXPIRED, None
-                row.detail = _("expired: not delivered on its study day ({reason})").format(
-                    reason=row.detail or _("no reason recorded"))
+            conn.run_many("UPDATE reminder SET status = :status, retry_at = NULL, "
+                          "detail = :detail WHERE id = :id", [
+                              {"id": row.id, "status": EXPIRED, "detail": _(
+                                  "expired: not delivered on its study day ({reason})").format(
+                                  reason=row.detail or _("no reason recorded"))}
+                              for row in group])
             log.warning(_("gave up on the {kind} reminder of {day} on {channel} after {n} "
                           "attempt(s)").format(kind=first.kind, day=first.study_day,
                                                channel=channel, n=first.attempts))
             continue
         if in_quiet(now, settings):
             continue
-        taken = session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_([r.id for r in group]), Reminder.status == first.status,
-                   Reminder.attempts == first.attempts)
-            .values(status=PENDING, attempts=first.attempts + 1, claimed_by=who,
-                    retry_at=now + LEASE)
-            .execution_options(synchronize_session=False))
-        if getattr(taken, "rowcount", 0) != len(group):
-            continue  # another process took it first
+        conn.run("UPDATE reminder SET status = :pending, attempts = :attempts, "
+                 "claimed_by = :who, retry_at = :retry_at WHERE batch = :batch "
+                 "AND channel = :channel AND " + RETRY_DUE,
+                 pending=PENDING, failed=FAILED, attempts=first.attempts + 1, who=who,
+                 retry_at=conn.stamp(now + LEASE), batch=batch, channel=channel,
+                 now=conn.stamp(now))
         deliveries.append(Delivery(
             batch, channel, first.kind, tuple(r.key for r in group), first.attempts + 1,
             Notice(first.title, first.body, json.loads(first.payload or "{}"))))
-    session.flush()
     return deliveries
 
 
-def mark(session: Session, delivery: Delivery, *, error: str | None, detail: str | None,
+def _settle(conn: SqlConn, delivery: Delivery, *, status: str, retry_at: datetime | None,
+            detail: str | None, sent_at: datetime | None) -> None:
+    conn.run("UPDATE reminder SET status = :status, retry_at = :retry_at, detail = :detail, "
+             "sent_at = :sent_at WHERE batch = :batch AND channel = :channel",
+             status=status, retry_at=conn.stamp(retry_at) if retry_at else None, detail=detail,
+             sent_at=conn.stamp(sent_at) if sent_at else None, batch=delivery.batch,
+             channel=delivery.channel)
+
+
+def mark(conn: SqlConn, delivery: Delivery, *, error: str | None, detail: str | None,
          now: datetime, final: bool = False) -> str:
     """Record how a delivery went; returns the status it leaves.
 
@@ -435,13 +506,16 @@ def mark(session: Session, delivery: Delivery, *, error: str | None, detail: str
         status, retry_at, detail = FAILED, None, error
     else:
         status, retry_at, detail = FAILED, now + backoff(delivery.attempts), error
-    session.execute(
-        update(Reminder)
-        .where(Reminder.batch == delivery.batch, Reminder.channel == delivery.channel)
-        .values(status=status, retry_at=retry_at, detail=detail,
-                sent_at=now if status == SENT else None)
-        .execution_options(synchronize_session=False))
+    _settle(conn, delivery, status=status, retry_at=retry_at, detail=detail,
+            sent_at=now if status == SENT else None)
     return status
+
+
+def expire(conn: SqlConn, delivery: Delivery, reason: str) -> None:
+    """Give up on a delivery for good (its channel is no longer configured)."""
+    conn.run("UPDATE reminder SET status = :status, retry_at = NULL, detail = :detail "
+             "WHERE batch = :batch AND channel = :channel", status=EXPIRED, detail=reason,
+             batch=delivery.batch, channel=delivery.channel)
 
 
 # --- one pass -------------------------------------------------------------------------------
@@ -476,42 +550,51 @@ class PassReport:
 
 
 Send = Callable[[str, Notice], "str | None"]
+T = TypeVar("T")
 
 
-def run_once(db: Database, settings: ReminderSettings, engine_for: Callable[[Session], Engine],
-             now: datetime, send: Send, *, clock: Callable[[], datetime] | None = None,
-             who: str = "") -> PassReport:
+class Store(Protocol):
+    """Where a pass reaches the data: `srs.app.App` is one."""
+
+    def write(self, work: Callable[[SqlConn], T]) -> T: ...
+
+    def engine(self, conn: SqlConn) -> Engine: ...
+
+
+def run_once(store: Store, settings: ReminderSettings, now: datetime, send: Send, *,
+             clock: Callable[[], datetime] | None = None, who: str = "") -> PassReport:
     """Claim what is owed at `now` and what is to be retried, deliver it, mark it.
 
     Args:
-        db: the database holding the ledger.
+        store: the data (an `App`): its write transactions, and the scheduler for the
+            queue's order.
         settings: the reminder settings.
-        engine_for: the scheduler for a session (for the queue's order).
         now: the moment the pass is for.
         send: delivers a notice on a channel spec; raises `DeliveryError` when it cannot.
         clock: when each delivery finished (default: `now`).
         who: who claims, recorded in the ledger (host:pid).
     """
-    from sqlalchemy.exc import IntegrityError
-
     from srs.errors import SrsError
 
     report = PassReport()
     try:
-        result, deliveries = db.write(lambda s: claim(s, settings, engine_for(s), now, who=who))
-    except IntegrityError:
+        result, deliveries = store.write(
+            lambda conn: claim(conn, settings, store.engine(conn), now, who=who))
+    except Exception as err:
+        if not lost_race(err):
+            raise
         report.lost_race = True
         result, deliveries = Plan(), []
     report.held_until = result.held_until
     report.skipped_digest = result.skipped_digest.key if result.skipped_digest else None
-    deliveries += db.write(lambda s: claim_retries(s, settings, now, who=who))
+    deliveries += store.write(lambda conn: claim_retries(conn, settings, now, who=who))
     specs = {channel_id(spec): spec for spec in settings.channels}
     for delivery in deliveries:
         spec = specs.get(delivery.channel)
         if spec is None:
             reason = _("channel {channel} is no longer in reminders.channels").format(
                 channel=delivery.channel)
-            db.write(_expirer(delivery, reason))
+            store.write(_expirer(delivery, reason))
             report.outcomes.append(Outcome(delivery.kind, delivery.keys, delivery.channel,
                                            EXPIRED, delivery.attempts, delivery.notice.title,
                                            reason))
@@ -524,7 +607,7 @@ def run_once(db: Database, settings: ReminderSettings, engine_for: Callable[[Ses
         except SrsError as err:
             error, final = str(err), isinstance(err, PermanentDeliveryError)
         finished = clock() if clock is not None else now
-        status = db.write(_marker(delivery, error, detail, finished, final))
+        status = store.write(_marker(delivery, error, detail, finished, final))
         if error is not None:
             level = logging.ERROR if status == FAILED and (
                 final or delivery.attempts >= MAX_ATTEMPTS) else logging.WARNING
@@ -536,31 +619,19 @@ def run_once(db: Database, settings: ReminderSettings, engine_for: Callable[[Ses
     return report
 
 
-def _expirer(delivery: Delivery, reason: str) -> Callable[[Session], None]:
-    def work(session: Session) -> None:
-        session.execute(
-            update(Reminder)
-            .where(Reminder.batch == delivery.batch, Reminder.channel == delivery.channel)
-            .values(status=EXPIRED, retry_at=None, detail=reason)
-            .execution_options(synchronize_session=False))
-
-    return work
+def _expirer(delivery: Delivery, reason: str) -> Callable[[SqlConn], None]:
+    return lambda conn: expire(conn, delivery, reason)
 
 
 def _marker(delivery: Delivery, error: str | None, detail: str | None,
-            now: datetime, final: bool = False) -> Callable[[Session], str]:
-    return lambda session: mark(session, delivery, error=error, detail=detail, now=now,
-                                final=final)
+            now: datetime, final: bool = False) -> Callable[[SqlConn], str]:
+    return lambda conn: mark(conn, delivery, error=error, detail=detail, now=now, final=final)
 
 
-def preview(session: Session, settings: ReminderSettings, engine: Engine,
-            now: datetime) -> tuple[Plan, list[Reminder]]:
+def preview(conn: SqlConn, settings: ReminderSettings, engine: Engine,
+            now: datetime) -> tuple[Plan, list[ReminderRow]]:
     """What a pass at `now` would do, without claiming anything: the plan, and the retries."""
-    retries = list(session.scalars(
-        select(Reminder).where(Reminder.status.in_((PENDING, FAILED)),
-                               Reminder.retry_at.is_not(None), Reminder.retry_at <= now)
-        .order_by(Reminder.id)))
-    return plan(session, settings, engine, now), retries
+    return plan(conn, settings, engine, now), _retries_due(conn, now)
 
 
 # --- when next ------------------------------------------------------------------------------
@@ -574,7 +645,7 @@ class Wake:
     kind: str
 
 
-def next_wake(session: Session, settings: ReminderSettings, now: datetime) -> Wake | None:
+def next_wake(conn: SqlConn, settings: ReminderSettings, now: datetime) -> Wake | None:
     """When the next reminder may be owed after `now`: a digest time, the end of quiet hours
     holding something back, or a retry. (A card is due from the start of its study day, so
     one falling due today after a digest is noticed by the change check, not awaited.)"""
@@ -582,19 +653,18 @@ def next_wake(session: Session, settings: ReminderSettings, now: datetime) -> Wa
     day = clock.day_of(now)
     day_start, _end = clock.bounds(day)
     slot = last_slot(now, settings)
-    cutoff = _cutoff(session, day, slot, day_start)
     wakes: list[Wake] = []
     if in_quiet(now, settings):
-        if slot is not None and not _keys_taken(session, DIGEST, [slot.key]):
+        if slot is not None and not _keys_taken(conn, DIGEST, [slot.key]):
             wakes.append(Wake(release(now, settings), DIGEST))
-        elif _due_now(session, day, cutoff):
+        elif _due_now(conn, day, _cutoff(conn, day, slot, day_start)):
             wakes.append(Wake(release(now, settings), DUE))
     upcoming = next_slot(now, settings)
     if upcoming is not None:
         wakes.append(Wake(release(upcoming.at, settings), DIGEST))
-    retry = session.scalar(
-        select(func.min(Reminder.retry_at)).where(Reminder.status.in_((PENDING, FAILED)),
-                                                  Reminder.retry_at.is_not(None)))
+    retry = conn.moment(conn.scalar(
+        "SELECT min(retry_at) FROM reminder WHERE status IN (:pending, :failed) "
+        "AND retry_at IS NOT NULL", pending=PENDING, failed=FAILED))
     if retry is not None:
         wakes.append(Wake(release(max(retry, now), settings), "retry"))
     return min(wakes, key=lambda w: w.at) if wakes else None
@@ -603,25 +673,23 @@ def next_wake(session: Session, settings: ReminderSettings, now: datetime) -> Wa
 # --- reading the ledger ---------------------------------------------------------------------
 
 
-def ledger(session: Session, *, status: str | None = None, limit: int | None = 50
-           ) -> list[Reminder]:
+def ledger(conn: SqlConn, *, status: str | None = None, limit: int | None = 50
+           ) -> list[ReminderRow]:
     """Ledger rows, newest first."""
-    query = select(Reminder).order_by(Reminder.claimed_at.desc(), Reminder.id.desc())
-    if status is not None:
-        query = query.where(Reminder.status == status)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    where = " WHERE status = :status" if status is not None else ""
+    bound = f" LIMIT {int(limit)}" if limit is not None else ""
+    return _reminder_rows(conn, f"SELECT {REMINDER_COLUMNS} FROM reminder{where} "
+                                f"ORDER BY claimed_at DESC, id DESC{bound}", status=status)
 
 
-def last_sent(session: Session) -> Reminder | None:
+def last_sent(conn: SqlConn) -> ReminderRow | None:
     """The reminder delivered most recently."""
-    return session.scalars(
-        select(Reminder).where(Reminder.status == SENT)
-        .order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(1)).first()
+    rows = _reminder_rows(conn, f"SELECT {REMINDER_COLUMNS} FROM reminder WHERE status = :sent "
+                                "ORDER BY sent_at DESC, id DESC LIMIT 1", sent=SENT)
+    return rows[0] if rows else None
 
 
-def reminder_to_dict(row: Reminder, tz: tzinfo) -> dict[str, Any]:
+def reminder_to_dict(row: ReminderRow, tz: tzinfo) -> dict[str, Any]:
     """A ledger row as `review reminders --json` prints it."""
 
     def local(moment: datetime | None) -> str | None:
@@ -636,19 +704,15 @@ def reminder_to_dict(row: Reminder, tz: tzinfo) -> dict[str, Any]:
     }
 
 
-def fingerprint(session: Session) -> tuple[Any, ...]:
+def fingerprint(conn: SqlConn) -> tuple[Any, ...]:
     """A cheap summary that changes whenever a grade, an import or an edit changes cards."""
-    row = session.execute(select(
-        select(func.count()).select_from(Card).scalar_subquery(),
-        select(func.max(Card.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(Review).scalar_subquery(),
-        select(func.max(Review.recorded_at)).scalar_subquery(),
-        select(func.count()).select_from(LogSource).scalar_subquery(),
-        select(func.max(LogSource.imported_at)).scalar_subquery(),
-    )).one()
-    return tuple(row)
+    row = conn.one(
+        "SELECT (SELECT count(*) FROM card), (SELECT max(updated_at) FROM card), "
+        "(SELECT count(*) FROM review), (SELECT max(recorded_at) FROM review), "
+        "(SELECT count(*) FROM log_source), (SELECT max(imported_at) FROM log_source)")
+    return tuple(row or ())
 
 
-def watched_logs(session: Session) -> list[str]:
+def watched_logs(conn: SqlConn) -> list[str]:
     """The log files that were imported, for the daemon to follow."""
-    return list(session.scalars(select(LogSource.path).order_by(LogSource.id)))
+    return [str(row[0]) for row in conn.all("SELECT path FROM log_source ORDER BY id")]

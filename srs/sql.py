@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import sqlite3
 
     from sqlalchemy.engine import Connection
-    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 UTC = timezone.utc
@@ -129,37 +128,6 @@ class SQLiteConn(SqlConn):
         return moment.astimezone(UTC).strftime(SQLITE_STAMP)
 
 
-class SessionConn(SqlConn):
-    """A SQLAlchemy session's connection, inside the session's transaction."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.dialect = session.get_bind().dialect.name
-
-    def all(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        from sqlalchemy import text
-
-        return [tuple(row) for row in self.session.execute(text(sql), params)]
-
-    def run(self, sql: str, **params: Any) -> None:
-        from sqlalchemy import text
-
-        self.session.execute(text(sql), params)
-
-    def run_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
-        from sqlalchemy import text
-
-        if rows:
-            self.session.execute(text(sql), rows)
-
-    def insert(self, sql: str, **params: Any) -> int:
-        return AlchemyConn(self.session.connection()).insert(sql, **params)
-
-    def stamp(self, moment: datetime) -> Any:
-        moment = moment.astimezone(UTC)
-        return moment.strftime(SQLITE_STAMP) if self.dialect == "sqlite" else moment
-
-
 class AlchemyConn(SqlConn):
     """A SQLAlchemy Core connection (PostgreSQL, or SQLite while it is being migrated),
     inside a transaction its opener began. No ORM is involved."""
@@ -196,7 +164,10 @@ class AlchemyConn(SqlConn):
     def stream(self, sql: str, **params: Any) -> Iterator[tuple[Any, ...]]:
         from sqlalchemy import text
 
-        result = self.conn.execute(text(sql), params)
+        # A server-side cursor: a scan of every row holds one batch at a time.
+        # (for this statement only: Connection.execution_options would set it for the rest)
+        result = self.conn.execute(text(sql), params, execution_options={
+            "stream_results": True, "max_row_buffer": 1000})
         while rows := result.fetchmany(256):
             yield from (tuple(row) for row in rows)
 
@@ -213,7 +184,9 @@ def sqlite_path(url: str) -> Path | None:
     path = url[len(prefix):]
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
-    return Path(path).expanduser()
+    from urllib.parse import unquote
+
+    return Path(unquote(path)).expanduser()  # as SQLAlchemy's URL reads it
 
 
 def open_sqlite(path: Path, head: str) -> SQLiteConn | None:

@@ -5,74 +5,68 @@ Words used here, as the README documents them:
 - A card's *first study* is the first event of its history (the learned date of a log row,
   or `review add`); every later graded event is a *self-test*.
 - *True retention* of a month is the share of passed self-tests (hard, good or easy) among
-  the self-tests of cards that were in FSRS's review state just before them, the state read
-  from a replay of the card's history with the current settings. Self-tests inside learning
+  the self-tests of cards that were in FSRS's review state just before them, the state of
+  the replay of the card's history with the current settings. Self-tests inside learning
   or relearning steps are left out, as Anki's True Retention table leaves them out.
 - Every count is by *study day* (the configured zone and `day_starts_at`), as `review today`
   counts; a month is the month of the study day.
+
+Nothing is replayed here: each self-test's step (its study day, the state before it; see
+`srs.engine.ReviewStep`) is stored beside it by every grade, import and replay, so the
+figures are SQL aggregates over `review` and `card` whose small results reach Python.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from srs.clock import DayClock
-from srs.engine import CardState, Engine
-from srs.models import Card, Review
-from srs.repository import active_cards, active_events, card_state
+
+if TYPE_CHECKING:
+    from srs.engine import Engine
+    from srs.sql import SqlConn
 
 REVIEW_STATE = 2
 PASS = 2  # hard or better
 HEATMAP_DAYS = 365
 
+# Graded events not undone, per study day: first studies, self-tests, and the self-tests
+# of cards in review with how many of them passed. A merge moves the merged card's events
+# to the card it went into, so every event here belongs to a card not merged away.
+_PER_DAY = """
+SELECT study_day,
+       sum(CASE WHEN prior_state = 0 THEN 1 ELSE 0 END),
+       sum(CASE WHEN prior_state > 0 THEN 1 ELSE 0 END),
+       sum(CASE WHEN prior_state = :review THEN 1 ELSE 0 END),
+       sum(CASE WHEN prior_state = :review AND rating >= :passing THEN 1 ELSE 0 END)
+FROM review
+WHERE undone_at IS NULL AND prior_state IS NOT NULL AND study_day IS NOT NULL
+GROUP BY study_day"""
 
-@dataclass(frozen=True)
-class GradedEvent:
-    """One graded event of a card's history with the memory state the card had just before it."""
+# Cards not merged away, grouped by what the counts tell apart, with the sums of their
+# stabilities and of their retrievabilities today in one pass over the table. The
+# retrievability is py-fsrs's, (1 + factor * elapsed / stability) ** decay, the elapsed
+# study days counted from the stored day of the last review (as Engine.retrievability
+# counts them), and 0 for a state the scheduler cannot take (srs.engine.unusable).
+_CARDS = """
+SELECT suspended, CASE WHEN last_review IS NULL THEN 1 ELSE 0 END, state, in_log,
+       CASE WHEN source_id IS NULL THEN 1 ELSE 0 END, count(*), count(stability),
+       sum(stability),
+       sum(CASE WHEN state IN (1, 2, 3) AND stability > 0 AND stability < :infinity
+                     AND (difficulty IS NULL OR (difficulty >= 1 AND difficulty <= 10))
+                THEN power(1 + :factor * (CASE WHEN last_review_day < :today
+                                               THEN :today - last_review_day ELSE 0 END)
+                                   / stability, :decay)
+                ELSE 0 END)
+FROM card WHERE merged_into IS NULL
+GROUP BY suspended, CASE WHEN last_review IS NULL THEN 1 ELSE 0 END, state, in_log,
+         CASE WHEN source_id IS NULL THEN 1 ELSE 0 END"""
 
-    review: Review
-    before: CardState | None  # None: the card had never been studied (a first study)
-
-    @property
-    def is_self_test(self) -> bool:
-        return self.before is not None
-
-
-def graded_history(engine: Engine, card_id: int,
-                   events: Sequence[Review]) -> list[GradedEvent]:
-    """Replay a card's events (oldest first) and pair each graded one with the state before it.
-
-    The same walk as `Engine.replay`, so the states are the ones the card went through.
-    """
-    ordered = sorted(events, key=lambda r: r.at)
-    graded: list[GradedEvent] = []
-    state: CardState | None = None
-    number = 0
-    for review in ordered:
-        if review.kind == "review" and review.rating is not None:
-            graded.append(GradedEvent(review, state))
-            number += 1
-            current = state or engine.new_state(engine.clock.day_of(review.at))
-            state = engine.review(card_id, current, review.rating, review.at, number)
-        elif review.kind == "reschedule" and review.due_set is not None and state is not None:
-            state = CardState(state.state, state.step, state.stability, state.difficulty,
-                              review.due_set, state.last_review)
-    return graded
-
-
-def all_graded(session: Session, engine: Engine) -> dict[int, list[GradedEvent]]:
-    """Every card's graded history (cards merged away have none left)."""
-    ids = list(session.scalars(select(Card.id).where(Card.merged_into.is_(None))
-                               .order_by(Card.id)))
-    events = active_events(session, ids)
-    return {card_id: graded_history(engine, card_id, events[card_id]) for card_id in ids}
+_ACTIVE = "FROM card WHERE suspended = :no AND merged_into IS NULL"  # cards that can be due
 
 
 @dataclass(frozen=True)
@@ -88,15 +82,19 @@ class Forecast:
                 "days": [{"date": day.isoformat(), "due": n} for day, n in self.days]}
 
 
-def forecast(session: Session, *, clock: DayClock, now: datetime, days: int = 30) -> Forecast:
+def forecast(conn: SqlConn, *, clock: DayClock, now: datetime, days: int = 30) -> Forecast:
     """How many active cards (not suspended, not merged) fall due on each of the next `days` days.
 
     Day 1 is today's study day: it counts the cards due at any time of it, including
     those already due this morning; the backlog counts cards due on earlier study days.
     """
     today = clock.day_of(now)
-    per_day: Counter[date] = Counter(session.scalars(active_cards().with_only_columns(Card.due)))
-    backlog = sum(n for day, n in per_day.items() if day < today)
+    backlog = int(conn.scalar(f"SELECT count(*) {_ACTIVE} AND due < :today", no=False,
+                              today=conn.day_value(today)) or 0)
+    end = today + timedelta(days=days)
+    per_day = {conn.day(day): int(n) for day, n in conn.all(
+        f"SELECT due, count(*) {_ACTIVE} AND due >= :today AND due < :end GROUP BY due",
+        no=False, today=conn.day_value(today), end=conn.day_value(end))}
     span = [today + timedelta(days=i) for i in range(days)]
     return Forecast(today, backlog, [(day, per_day.get(day, 0)) for day in span])
 
@@ -165,23 +163,80 @@ class Stats:
         }
 
 
-def _card_counts(cards: Iterable[Card]) -> dict[str, int]:
-    counts = Counter[str]()
-    for card in cards:
-        counts["total"] += 1
-        if not card.in_log and card.source_id is not None:
-            counts["not_in_log"] += 1
-        if card.suspended:
-            counts["suspended"] += 1
-        elif card.last_review is None:
-            counts["new"] += 1
-        else:
-            counts[{1: "learning", 2: "review", 3: "relearning"}.get(card.state, "learning")] += 1
-    names = ("total", "new", "learning", "review", "relearning", "suspended", "not_in_log")
-    return {name: counts.get(name, 0) for name in names}
+def cards_and_memory(conn: SqlConn, parameters: Sequence[float], today: date
+                     ) -> tuple[dict[str, int], dict[str, Any]]:
+    """The cards not merged away, counted, and the memory of the active ones reviewed.
+
+    Counts: in all, by FSRS state (not suspended), suspended, and imported cards whose row
+    left the log. Memory: the average stability and retrievability on study day `today`
+    (with FSRS `parameters`) of the cards not suspended that have been reviewed.
+    """
+    counts = dict.fromkeys(
+        ("total", "new", "learning", "review", "relearning", "suspended", "not_in_log"), 0)
+    decay = -parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+    _with_power(conn)
+    remembered, stability, chance = 0, 0.0, 0.0
+    for (suspended, never, state, in_log, no_source, n, stable, stability_sum,
+         chance_sum) in conn.all(_CARDS, infinity=math.inf, factor=factor, decay=decay,
+                                 today=today.toordinal()):
+        n = int(n)
+        counts["total"] += n
+        if not in_log and not no_source:
+            counts["not_in_log"] += n
+        if suspended:
+            counts["suspended"] += n
+            continue
+        if never:
+            counts["new"] += n
+            continue
+        counts[{2: "review", 3: "relearning"}.get(state, "learning")] += n
+        if stable:
+            remembered += int(stable)
+            stability += float(stability_sum)
+            chance += float(chance_sum)
+    return counts, {
+        "cards": remembered,
+        "average_stability": round(stability / remembered, 2) if remembered else None,
+        "average_retrievability": round(chance / remembered, 4) if remembered else None,
+    }
 
 
-def collect_stats(session: Session, *, engine: Engine, clock: DayClock, now: datetime,
+@dataclass(frozen=True)
+class StudyDay:
+    """The graded events of one study day, as the stored steps count them."""
+
+    day: date
+    studied: int
+    self_tests: int
+    in_review: int  # self-tests of cards in review just before
+    passed: int  # of those, passed
+
+
+def study_days(conn: SqlConn) -> list[StudyDay]:
+    """Every study day with a graded event not undone, oldest first."""
+    return sorted(
+        (StudyDay(conn.day(day), int(studied), int(tests), int(in_review), int(passed))
+         for day, studied, tests, in_review, passed in conn.all(
+             _PER_DAY, review=REVIEW_STATE, passing=PASS)),
+        key=lambda d: d.day)
+
+
+def _with_power(conn: SqlConn) -> None:
+    """SQLite builds without the math functions get `power` from Python's."""
+    from srs.sql import SQLiteConn
+
+    if not isinstance(conn, SQLiteConn):
+        return  # PostgreSQL has power(); SQLAlchemy's SQLite is the same library
+    import sqlite3
+
+    try:
+        conn.conn.execute("SELECT power(2.0, 0.5)").fetchall()
+    except sqlite3.OperationalError:
+        conn.conn.create_function("power", 2, math.pow, deterministic=True)
+
+
+def collect_stats(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime,
                   forecast_days: int = 30) -> Stats:
     """Cards by state, what is due, activity per study day, true retention and memory.
 
@@ -190,56 +245,40 @@ def collect_stats(session: Session, *, engine: Engine, clock: DayClock, now: dat
     and `not_in_log` (imported cards whose row left the log) may overlap them.
     """
     today = clock.day_of(now)
-    cards = list(session.scalars(select(Card).where(Card.merged_into.is_(None))))
-    active = [c for c in cards if not c.suspended]
-    week = today + timedelta(days=6)
+    ahead = forecast(conn, clock=clock, now=now, days=max(forecast_days, 7))
+    due_by = {day: n for day, n in ahead.days}
     due = {
-        "overdue": sum(1 for c in active if c.due < today),
-        "today": sum(1 for c in active if c.due <= today),
-        "week": sum(1 for c in active if c.due <= week),
+        "overdue": ahead.backlog,
+        "today": ahead.backlog + due_by[today],
+        "week": ahead.backlog + sum(n for day, n in ahead.days if day <= today + timedelta(6)),
     }
+    shown = Forecast(today, ahead.backlog, ahead.days[:forecast_days])
 
-    tests: Counter[date] = Counter()
-    studied: Counter[date] = Counter()
-    months: dict[str, list[int]] = {}
-    for history in all_graded(session, engine).values():
-        for event in history:
-            day = clock.day_of(event.review.at)
-            if not event.is_self_test:
-                studied[day] += 1
-                continue
-            tests[day] += 1
-            assert event.before is not None
-            if event.before.state == REVIEW_STATE:
-                month = months.setdefault(day.strftime("%Y-%m"), [0, 0])
-                month[0] += 1
-                month[1] += int((event.review.rating or 0) >= PASS)
     first = today - timedelta(days=HEATMAP_DAYS - 1)
-    days = [DayActivity(day, tests.get(day, 0), studied.get(day, 0))
-            for day in sorted(set(tests) | set(studied)) if first <= day <= today]
+    months: dict[str, list[int]] = {}
+    days: list[DayActivity] = []
+    for step in study_days(conn):
+        if step.in_review:
+            month = months.setdefault(step.day.strftime("%Y-%m"), [0, 0])
+            month[0] += step.in_review
+            month[1] += step.passed
+        if first <= step.day <= today:
+            days.append(DayActivity(step.day, step.self_tests, step.studied))
 
     def window(n: int) -> tuple[int, int]:
         since = today - timedelta(days=n - 1)
         inside = [d for d in days if since <= d.day]
         return sum(d.self_tests for d in inside), sum(d.studied for d in inside)
 
-    remembered = [(c.stability, engine.retrievability(card_state(c), today))
-                  for c in active if c.stability is not None and c.last_review is not None]
-    memory: dict[str, Any] = {
-        "cards": len(remembered),
-        "average_stability": round(sum(s for s, _r in remembered) / len(remembered), 2)
-        if remembered else None,
-        "average_retrievability": round(sum(r for _s, r in remembered) / len(remembered), 4)
-        if remembered else None,
-    }
+    cards, remembered = cards_and_memory(conn, engine.settings.parameters, today)
     return Stats(
         today=today,
-        cards=_card_counts(cards),
+        cards=cards,
         due=due,
         days=days,
         retention=[MonthRetention(m, n, p) for m, (n, p) in sorted(months.items())],
-        memory=memory,
-        forecast=forecast(session, clock=clock, now=now, days=forecast_days),
+        memory=remembered,
+        forecast=shown,
         windows={30: window(30), 365: window(365)},
     )
 

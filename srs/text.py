@@ -16,6 +16,15 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # spaces and marks, a stray byte-order mark.
 INVISIBLE = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064"
                        "\u2066-\u2069\ufeff\u061c]")
+# What JSON text shows as \u escapes so a terminal shows it as text: json.dumps escapes C0
+# controls itself; C1 controls (0x9b starts a sequence on some terminals), DEL and the
+# invisible characters are escaped here, and read back as the same data.
+UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f]|{INVISIBLE.pattern}")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with every character of UNSAFE_IN_JSON written as a \\u escape."""
+    return UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _picture(match: re.Match[str]) -> str:

@@ -18,10 +18,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from srs.errors import SrsError
 from srs.i18n import _
@@ -30,8 +27,10 @@ from srs.importer import row_keys
 # The parser's own reading of tables, so the cell written is the cell it reads.
 from srs.logparse import PIPE, LogOptions, SelfTest, container_prefix, parse_log
 from srs.logparse import LogRow as ParsedRow
-from srs.models import Card, LogRow, LogSource, Review
-from srs.repository import get_card
+
+if TYPE_CHECKING:
+    from srs.cardview import CardRow
+    from srs.sql import SqlConn
 
 KEEP_BACKUPS = 20
 _SEPARATORS = ("<br>", "，", "；", "、", ";", ",")
@@ -212,15 +211,34 @@ def _check_reads_back(before: list[ParsedRow], after: list[ParsedRow], target: P
                                "nothing written").format(file=file))
 
 
-def log_row_of(session: Session, card: Card) -> tuple[LogRow, LogSource]:
-    """The log row a card was made from (raises NotInLog)."""
-    row = session.scalars(
-        select(LogRow).where(LogRow.card_id == card.id, LogRow.kind == "card")
-        .order_by(LogRow.id)
-    ).first()
-    source = session.get(LogSource, row.source_id) if row is not None else None
-    if row is None or source is None:
+class LogRowRef(NamedTuple):
+    """The log row a card was made from."""
+
+    id: int
+    source_id: int
+    key: str
+    line: int
+    present: bool
+
+
+class LogSourceRef(NamedTuple):
+    """The log a row is in."""
+
+    id: int
+    path: str
+
+
+def log_row_of(conn: SqlConn, card: CardRow) -> tuple[LogRowRef, LogSourceRef]:
+    """The log row a card was made from, and its log (raises NotInLog)."""
+    found = conn.one(
+        "SELECT r.id, r.source_id, r.key, r.line, r.present, s.path FROM log_row r "
+        "JOIN log_source s ON s.id = r.source_id "
+        "WHERE r.card_id = :card AND r.kind = 'card' ORDER BY r.id LIMIT 1", card=card.id)
+    if found is None:
         raise NotInLog(_("card {id} is in no log; nothing to write back to").format(id=card.id))
+    row_id, source_id, key, line, present, path = found
+    row, source = (LogRowRef(row_id, source_id, key, line, bool(present)),
+                   LogSourceRef(source_id, path))
     if not row.present:
         raise WriteBackError(_("the row of card {id} is no longer in {file}; nothing written "
                                "back").format(id=card.id, file=source.path))
@@ -253,7 +271,7 @@ def unwritable(path: Path) -> str | None:
     return None
 
 
-def prepare(session: Session, card_id: int, *, day: date, rating: int,
+def prepare(conn: SqlConn, card_id: int, *, day: date, rating: int,
             options: LogOptions | None = None) -> WriteBack:
     """Read the card's log and work out the edit; nothing is written yet.
 
@@ -262,8 +280,9 @@ def prepare(session: Session, card_id: int, *, day: date, rating: int,
     another user's) gives an edit with nothing to write and the reason, and the grade
     stands.
     """
-    card = get_card(session, card_id)
-    row, source = log_row_of(session, card)
+    from srs.store import card_row
+
+    row, source = log_row_of(conn, card_row(conn, card_id))
     path = Path(source.path)
     try:
         old = path.read_bytes()
@@ -279,7 +298,7 @@ def prepare(session: Session, card_id: int, *, day: date, rating: int,
     return WriteBack(path, old, edit, row.id, day)
 
 
-def link_review(session: Session, writeback: WriteBack, card_id: int) -> None:
+def link_review(conn: SqlConn, writeback: WriteBack, card_id: int) -> None:
     """Mark the card's newest command-line self-test as the row's log entry for that day.
 
     The importer then finds the entry already in the history and adds nothing. Left alone
@@ -288,19 +307,15 @@ def link_review(session: Session, writeback: WriteBack, card_id: int) -> None:
     if not writeback.edit.recorded:
         return
     entry = f"test:{writeback.day.isoformat()}"
-    session.flush()
-    taken = session.scalars(
-        select(Review.id).where(Review.log_row_id == writeback.log_row_id,
-                                Review.log_entry == entry, Review.undone_at.is_(None))
-    ).first()
-    review = session.scalars(
-        select(Review).where(Review.card_id == card_id, Review.source == "cli",
-                             Review.kind == "review", Review.undone_at.is_(None))
-        .order_by(Review.recorded_at.desc(), Review.id.desc())
-    ).first()
+    taken = conn.scalar(
+        "SELECT id FROM review WHERE log_row_id = :row AND log_entry = :entry "
+        "AND undone_at IS NULL LIMIT 1", row=writeback.log_row_id, entry=entry)
+    review = conn.scalar(
+        "SELECT id FROM review WHERE card_id = :card AND source = 'cli' AND kind = 'review' "
+        "AND undone_at IS NULL ORDER BY recorded_at DESC, id DESC LIMIT 1", card=card_id)
     if review is not None and taken is None:
-        review.log_row_id = writeback.log_row_id
-        review.log_entry = entry
+        conn.run("UPDATE review SET log_row_id = :row, log_entry = :entry WHERE id = :id",
+                 row=writeback.log_row_id, entry=entry, id=review)
 
 
 NAME_MAX = 255  # bytes in one file name on the file systems logs live on

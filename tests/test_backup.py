@@ -53,8 +53,8 @@ def frozen_clock() -> Iterator[None]:
 def history(run: Run, write_log: Callable[..., Path], srs_home: Path) -> Path:
     """Every kind of row: log rows and sources, grades, an undone grade, a reschedule,
     a merge, a suspended card, a card from no log, a note, stored FSRS parameters."""
-    from srs.db import open_database
-    from srs.repository import PARAMETERS_KEY, store_setting
+    from srs.app import App
+    from srs.store import PARAMETERS_KEY, store_setting
 
     log = write_log(LOG)
     for args in (("config", "set", "fuzz", "off"), ("import", str(log)),
@@ -67,10 +67,10 @@ def history(run: Run, write_log: Callable[..., Path], srs_home: Path) -> Path:
                  ("suspend", str(VECTORS))):
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
-    db = open_database(f"sqlite:///{srs_home / 'data' / 'srs.db'}")
+    app = App(f"sqlite:///{srs_home / 'data' / 'srs.db'}")
     parameters = [round(p * 1.01, 4) for p in DEFAULT_PARAMETERS]
-    db.write(lambda s: store_setting(s, PARAMETERS_KEY, parameters))
-    db.close()
+    app.write(lambda conn: store_setting(conn, PARAMETERS_KEY, parameters))
+    app.close()
     return log
 
 
@@ -136,44 +136,47 @@ PLAUSIBLE = {("reminder", "kind"): "digest", ("reminder", "status"): "sent",
 
 
 def _fill(table: Any) -> dict[str, Any]:
-    """One row of plausible values for a table known only by its columns."""
+    """One row of plausible values, as SQLite stores them, for a table known by its columns."""
     values: dict[str, Any] = {}
     for column in table.columns:
-        if column.primary_key and column.autoincrement in (True, "auto"):
+        if column.primary_key and column.kind == "int":
             continue
-        kind = getattr(column.type, "impl_instance", column.type).python_type
         values[column.name] = PLAUSIBLE.get((table.name, column.name), {
-            str: "x", int: 1, float: 1.0, bool: False,
-            datetime: datetime(2026, 11, 30, 9, tzinfo=UTC), date: date(2026, 11, 30)}.get(kind))
+            "text": "x", "int": 1, "float": 1.0, "bool": False,
+            "moment": "2026-11-30 09:00:00.000000", "date": "2026-11-30"}[column.kind])
     return values
+
+
+def sqlite_run(path: Path, sql: str, rows: list[dict[str, Any]] | None = None) -> None:
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executemany(sql, rows) if rows is not None else conn.execute(sql)
+
+
+SIDE_NOTES = "CREATE TABLE side_notes (id INTEGER PRIMARY KEY, body TEXT, at DATETIME)"
 
 
 def test_tables_added_later_are_backed_up_and_restored(history: Path, run: Run,
                                                       srs_home: Path, tmp_path: Path) -> None:
-    """The reminder ledger (or any other table the models gain) goes into the backup.
+    """The reminder ledger (or any other table srs gains) goes into the backup.
 
     Every table beyond the first five gets a row; and a table only the database knows
     (as a migration newer than this code would leave) travels as well.
     """
-    from sqlalchemy import insert, text
-
-    from srs.db import open_database
-    from srs.models import Base
+    from srs.tables import TABLES
 
     known = {"card", "review", "log_source", "log_row", "setting"}
-    extra = [t for t in Base.metadata.sorted_tables if t.name not in known]
-    source = open_database(f"sqlite:///{srs_home / 'data' / 'srs.db'}")
-    target_url = f"sqlite:///{tmp_path / 'restored.db'}"
-    fresh = open_database(target_url)
-    for db in (source, fresh):
-        db.write(lambda s: s.execute(text(
-            "CREATE TABLE side_notes (id INTEGER PRIMARY KEY, body TEXT, at DATETIME)")))
-    source.write(lambda s: s.execute(text(
-        "INSERT INTO side_notes (body, at) VALUES ('好', '2026-11-30 09:00:00')")))
+    extra = [t for t in TABLES if t.name not in known]
+    source = srs_home / "data" / "srs.db"
+    fresh = tmp_path / "restored.db"
+    target_url = f"sqlite:///{fresh}"
+    assert run("--db", target_url, "cards").exit_code == 0  # made at the schema's head
+    for path in (source, fresh):
+        sqlite_run(path, SIDE_NOTES)
+    sqlite_run(source, "INSERT INTO side_notes (body, at) VALUES ('好', '2026-11-30 09:00:00')")
     for table in extra:
-        source.write(lambda s, t=table: s.execute(insert(t), [_fill(t)]))
-    source.close()
-    fresh.close()
+        row = _fill(table)
+        sqlite_run(source, f"INSERT INTO {table.name} ({', '.join(row)}) VALUES "
+                           f"({', '.join(':' + name for name in row)})", [row])
     data = export_json(run)
     assert data["tables"]["side_notes"]["rows"] == [[1, "好", "2026-11-30T09:00:00"]]
     for table in extra:
@@ -592,15 +595,9 @@ def test_a_bad_value_is_named_and_nothing_is_written(
 def test_a_table_only_the_database_knows_is_checked_against_it(
         backup: dict[str, Any], run: Run, tmp_path: Path, rows: list[list[Any]],
         message: str) -> None:
-    from sqlalchemy import text
-
-    from srs.db import open_database
-
     target = tmp_path / "restored.db"
-    fresh = open_database(f"sqlite:///{target}")
-    fresh.write(lambda s: s.execute(text(
-        "CREATE TABLE side_notes (id INTEGER PRIMARY KEY, body TEXT, at DATETIME)")))
-    fresh.close()
+    assert run("--db", f"sqlite:///{target}", "cards").exit_code == 0
+    sqlite_run(target, SIDE_NOTES)
     before = sql_dump(target)
     backup["tables"]["side_notes"] = {"columns": ["id", "body", "at"], "rows": rows}
     path = write_backup(tmp_path / "bad.json", backup)
@@ -814,3 +811,309 @@ def test_any_one_value_changed_restores_usably_or_changes_nothing(
     assert result.stderr.count("\n") == 1
     assert sql_dump(database) == before
     assert config.read_bytes() == kept
+
+
+# -- the tables as plain data ------------------------------------------------------------------
+
+
+def test_the_plain_tables_are_the_models() -> None:
+    """srs/tables.py describes every table, column, key and reference of srs/models.py."""
+    from sqlalchemy import Boolean, Date, Float, Integer, String, UniqueConstraint
+
+    from srs.models import Base, UTCDateTime
+    from srs.tables import NO_DEFAULT, TABLES, Column, Table, restore_order
+
+    def kind(column: Any) -> str:
+        for type_, name in ((UTCDateTime, "moment"), (Boolean, "bool"), (Integer, "int"),
+                            (Float, "float"), (Date, "date"), (String, "text")):
+            if isinstance(column.type, type_):
+                return name
+        raise AssertionError(column)
+
+    def described(table: Any) -> Table:
+        columns = []
+        for column in table.columns:
+            default = (column.default.arg if column.default is not None
+                       and column.default.is_scalar else NO_DEFAULT)
+            references = [(fk.column.table.name, fk.column.name) for fk in column.foreign_keys]
+            type_ = getattr(column.type, "impl_instance", column.type)
+            columns.append(Column(column.name, kind(column), str(type_), column.nullable,
+                                  default, column.primary_key,
+                                  references[0] if references else None,
+                                  getattr(column.type, "length", None)))
+        unique = tuple(tuple(c.name for c in constraint.columns)
+                       for constraint in table.constraints
+                       if isinstance(constraint, UniqueConstraint))
+        return Table(table.name, tuple(columns), unique)
+
+    assert list(TABLES) == [described(t) for t in Base.metadata.sorted_tables]
+    assert restore_order(reversed(TABLES)) == list(TABLES)
+
+
+def test_a_backup_is_json_dumps_with_indent_one(history: Path, run: Run,
+                                                srs_home: Path) -> None:
+    """Written row by row, the file is what json.dumps(indent=1) makes of the whole, with
+    what a terminal would obey or hide escaped (as every --json output)."""
+    from cli.output import json_text
+
+    database = srs_home / "data" / "srs.db"
+    sqlite_run(database, "UPDATE card SET notes = :notes WHERE id = 1", [
+        {"notes": "bidi \u202e, zero width \u200b, C1 \x9b, DEL \x7f, BOM \ufeff, "
+                  "\u2014 and \u2026 stay"}])
+    sqlite_run(database, SIDE_NOTES)  # no rows: "rows": []
+    text = run("export").stdout
+    data = json.loads(text)
+    assert text == json_text(data, indent=1) + "\n"
+    assert data["tables"]["side_notes"]["rows"] == []
+    notes = data["tables"]["card"]["rows"][0][2]
+    assert notes.startswith("bidi \u202e") and "\\u202e" in text and "\u2014 and \u2026" in text
+
+
+def test_the_escapes_found_in_utf8_are_those_of_the_text() -> None:
+    from srs.export import _has_unsafe
+    from srs.text import UNSAFE_IN_JSON
+
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert _has_unsafe(f"ab{char}cd".encode()) == bool(UNSAFE_IN_JSON.search(char)), code
+
+
+def _cards(path: Path, count: int) -> None:
+    """`count` cards with two self-tests each, written straight into a migrated database."""
+    cards, reviews = [], []
+    for i in range(1, count + 1):
+        cards.append({"id": i, "topic": f"话题 topic {i}", "notes": "note " * 8,
+                      "learned_on": "2026-10-01", "due": "2026-12-01", "state": 2,
+                      "stability": 3.25 + i / 7, "difficulty": 5.5, "last": i / 3,
+                      "at": "2026-10-03 12:00:00.000000"})
+        for n in range(2):
+            reviews.append({"id": 2 * i + n, "card_id": i, "stability": i / 9,
+                            "at": f"2026-10-0{n + 1} 12:00:00.000000"})
+    sqlite_run(path, "INSERT INTO card (id, topic, notes, section, learned_on, state, "
+                     "stability, difficulty, due, last_review, suspended, in_log, created_at, "
+                     "updated_at, last_review_day) VALUES (:id, :topic, :notes, '', :learned_on, "
+                     ":state, :stability, :difficulty, :due, :at, 0, 1, :at, :at, :last)", cards)
+    sqlite_run(path, "INSERT INTO review (id, card_id, at, kind, rating, source, recorded_at, "
+                     "study_day, prior_state, stability, difficulty) VALUES (:id, :card_id, "
+                     ":at, 'review', 3, 'log', :at, '2026-10-01', 2, :stability, 5.0)", reviews)
+
+
+def test_export_memory_does_not_grow_with_the_cards(run: Run, tmp_path: Path) -> None:
+    """The largest memory an export takes is the same for 2,000 and 20,000 cards."""
+    import tracemalloc
+
+    from srs.app import App
+    from srs.export import write_backup
+
+    peaks, sizes = [], []
+    for count in (2_000, 20_000):
+        url = f"sqlite:///{tmp_path / f'{count}.db'}"
+        assert run("--db", url, "cards").exit_code == 0
+        _cards(tmp_path / f"{count}.db", count)
+        app = App(url)
+        written = [0]
+
+        def write(data: bytes, written: list[int] = written) -> None:
+            written[0] += len(data)
+
+        with app.reading() as conn:
+            tracemalloc.start()
+            write_backup(conn, write, now=datetime(2026, 11, 30, tzinfo=UTC), config={},
+                         version="0")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        app.close()
+        sizes.append(written[0])
+    assert sizes[1] > 9 * sizes[0]  # ten times the data went through
+    assert peaks[1] < 1.5 * peaks[0], peaks
+
+
+def test_rows_are_written_and_inserted_in_batches(history: Path, run: Run, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of two rows: each table's rows go in after the rows they refer to."""
+    import srs.backupcheck
+    import srs.export
+
+    before = export_json(run)
+    monkeypatch.setattr(srs.export, "BATCH", 2)
+    monkeypatch.setattr(srs.backupcheck, "CHUNK", 7)  # the file read seven characters at a time
+    backup = tmp_path / "backup.json"
+    assert run("export", "-o", str(backup)).exit_code == 0
+    assert json.loads(backup.read_text(encoding="utf-8")) == before
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
+    result = run("--db", target, "restore", str(backup))
+    assert result.exit_code == 0, result.output
+    assert export_json(run, "--db", target)["tables"] == before["tables"]
+
+
+def _reordered(data: dict[str, Any]) -> dict[str, Any]:
+    """The same backup with its parts in another order: the tables first, each table's rows
+    before its columns, and children before the tables they refer to."""
+    head = {key: value for key, value in data.items() if key != "tables"}
+    tables = {name: {"rows": table["rows"], "columns": table["columns"]}
+              for name, table in reversed(list(data["tables"].items()))}
+    return {"tables": tables, **head}
+
+
+def test_a_backup_in_another_order_restores_the_same(backup: dict[str, Any], run: Run,
+                                                     tmp_path: Path) -> None:
+    path = write_backup(tmp_path / "reordered.json", _reordered(backup))
+    assert path.read_text(encoding="utf-8").startswith('{"tables": {"review": {"rows"')
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
+    result = run("--db", target, "restore", str(path))
+    assert result.exit_code == 0, result.output
+    assert export_json(run, "--db", target)["tables"] == backup["tables"]
+
+
+def test_a_bad_value_in_a_backup_in_another_order_is_named(backup: dict[str, Any], run: Run,
+                                                          tmp_path: Path) -> None:
+    cell("card", 3, "stability", -1)(backup)
+    cell("review", 0, "card_id", 999)(backup)  # told after every value is checked
+    path = write_backup(tmp_path / "reordered.json", _reordered(backup))
+    result = run("--db", f"sqlite:///{tmp_path / 'restored.db'}", "restore", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: not a valid srs backup: tables.card.rows[3].stability: -1 "
+                             "is not a stability (a number above 0)\n")
+
+
+@pytest.mark.parametrize("twice", ["table", "rows", "tables"])
+def test_a_name_given_twice_is_refused(backup: dict[str, Any], run: Run, tmp_path: Path,
+                                       twice: str) -> None:
+    """JSON would keep the last of two members of one name; a backup names each once."""
+    text = json.dumps(backup)
+    if twice == "table":
+        text = text.replace('"tables": {', '"tables": {"setting": {"columns": ["key", "value"], '
+                                           '"rows": []}, ')
+        message = 'tables.setting: "setting" is named twice'
+    elif twice == "rows":
+        text = text.replace('"setting": {', '"setting": {"rows": [], ')
+        message = 'tables.setting.rows: "rows" is named twice'
+    else:
+        text = text[:-1] + ', "tables": {}}'
+        message = 'tables: "tables" is named twice'
+    path = tmp_path / "twice.json"
+    path.write_text(text, encoding="utf-8")
+    result = run("restore", str(path), "--replace")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: not a valid srs backup: {message}\n"
+
+
+def _json_error(text: str) -> str:
+    try:
+        json.loads(text)
+    except RecursionError:
+        return "nested too deeply"
+    except ValueError as err:
+        return str(err)
+    return ""
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_text_that_is_no_json_is_told_as_json_tells_it(tmp_path: Path, data: st.DataObject,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read a few characters at a time, a broken file gets json.loads's own words, line,
+    column and character."""
+    import srs.backupcheck
+    from srs.export import ExportError
+
+    base = json.dumps({"format": "srs-backup", "version": 1, "schema": "0005",
+                       "tables": {"card": {"columns": ["id", "topic"],
+                                           "rows": [[1, "a\\\"b"], [2, 1.5e3], [3, None]]},
+                                  "setting": []}, "config": {"x": [1, {"y": "z"}]}},
+                      indent=data.draw(st.sampled_from([None, 1])))
+    at = data.draw(st.integers(0, len(base)), label="at")
+    cut = data.draw(st.integers(0, 3), label="cut")
+    added = data.draw(st.sampled_from(["", ",", "]", "}", "{", '"', "x", "\n", "1", "\r\n",
+                                       "\\", "\x01", "e", "-", "[" * 3000]), label="added")
+    text = base[:at] + added + base[at + cut:]
+    monkeypatch.setattr(srs.backupcheck, "CHUNK", data.draw(st.sampled_from([1, 3, 64, 1 << 20])))
+    path = tmp_path / "broken.json"
+    path.write_bytes(text.encode("utf-8"))
+    expected = _json_error(text.replace("\r\n", "\n"))
+    try:
+        srs.backupcheck.read_backup(path)
+    except ExportError as err:
+        if expected:
+            assert str(err) == f"not an srs backup: not JSON ({expected})"
+        else:
+            assert "not JSON" not in str(err)
+    except srs.backupcheck.InvalidBackup:
+        assert not expected
+    else:
+        raise AssertionError("a broken backup was taken")
+
+
+def test_a_file_changed_between_its_reads_is_not_restored(backup: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    from srs.backupcheck import read_backup, read_rows
+    from srs.export import ExportError
+
+    path = write_backup(tmp_path / "backup.json", backup)
+    checked = read_backup(path)
+    cell("card", 3, "stability", -1)(backup)
+    write_backup(path, backup)
+    with pytest.raises(ExportError, match="changed while it was read"):
+        read_rows(checked, {})
+
+
+def test_a_backup_without_the_steps_of_self_tests_gets_them(
+        backup: dict[str, Any], run: Run, tmp_path: Path) -> None:
+    """A backup of schema 0004 knew nothing of what each self-test did: the restore works
+    it out from the histories, and the CSV and `review check` read it."""
+    settings = backup["tables"]["setting"]
+    # The history's parameters were stored without a replay: its steps are py-fsrs's own.
+    settings["rows"] = [row for row in settings["rows"] if row[0] != "fsrs.parameters"]
+    reviews = backup["tables"]["review"]
+    steps = ["study_day", "prior_state", "elapsed_days", "retrievability", "stability",
+             "difficulty"]
+    keep = [i for i, name in enumerate(reviews["columns"]) if name not in steps]
+    old = copy.deepcopy(backup)
+    old["schema"] = "0004"
+    old["tables"]["review"] = {"columns": [reviews["columns"][i] for i in keep],
+                               "rows": [[row[i] for i in keep] for row in reviews["rows"]]}
+    target = f"sqlite:///{tmp_path / 'old.db'}"
+    result = run("--db", target, "restore", str(write_backup(tmp_path / "old.json", old)))
+    assert result.exit_code == 0, result.output
+    restored = export_json(run, "--db", target)["tables"]
+    undone = reviews["columns"].index("undone_at")
+    graded = [row for row in reviews["rows"] if row[undone] is None]
+    assert sum(1 for row in graded if row[reviews["columns"].index("study_day")]) >= 8
+    assert [row for row in restored["review"]["rows"] if row[undone] is None] == graded
+    assert run("--db", target, "check").exit_code == 0
+    assert (run("--db", target, "export", "--format", "csv").stdout
+            == run("export", "--format", "csv").stdout)
+
+
+def test_csv_replays_a_card_whose_self_tests_stored_no_state(history: Path, run: Run,
+                                                             srs_home: Path) -> None:
+    before = run("export", "--format", "csv").stdout
+    assert len(before.splitlines()) > 5
+    sqlite_run(srs_home / "data" / "srs.db", "UPDATE review SET prior_state = NULL "
+                                             "WHERE card_id = 2")
+    assert run("export", "--format", "csv").stdout == before
+
+
+def test_export_and_restore_leave_sqlalchemy_unloaded(history: Path, run: Run,
+                                                      srs_home: Path, tmp_path: Path) -> None:
+    """On an SQLite file at the schema's head, neither command imports SQLAlchemy."""
+    import os
+    import subprocess
+    import sys
+
+    backup = tmp_path / "backup.json"
+    assert run("export", "-o", str(backup)).exit_code == 0
+    target = tmp_path / "restored.db"
+    assert run("--db", f"sqlite:///{target}", "cards").exit_code == 0
+    env = {**os.environ, "SRS_HOME": str(srs_home)}
+    for args in (["export", "-o", str(tmp_path / "again.json")], ["export", "--format", "csv"],
+                 ["export", "--format", "ics"],
+                 ["--db", f"sqlite:///{target}", "restore", str(backup)]):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args],
+                              capture_output=True, text=True, env=env, check=False,
+                              cwd=Path(__file__).parent.parent)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "sqlalchemy" not in done.stderr, args

@@ -41,6 +41,12 @@ CARD_KEYS = ["id", "topic", "notes", "section", "source", "learned_on", "state",
 
 
 @pytest.fixture(autouse=True)
+def database(db_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return db_url
+
+
+@pytest.fixture(autouse=True)
 def frozen_clock() -> Iterator[None]:
     with freeze_time("2025-06-01 08:00:00"):
         yield
@@ -154,6 +160,28 @@ def test_text_that_looks_like_markup_prints_as_written(run: Run, run_json: RunJs
         assert (shown.exit_code, shown.stdout.splitlines()[0]) == (0, title)
 
 
+def test_cards_json_is_the_text_print_json_writes(log: Path, run: Run,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import cli.output
+
+    # Text that looks like the JSON around it, or that a terminal would act on.
+    assert run("add", 'a"},\n    {"id": 9}', "--notes", "x\u202ey\x85z\n\\u0041 {}[]",
+               "--learned", "2025-05-01").exit_code == 0
+    fast = run("cards", "--json")
+    assert fast.exit_code == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(cli.output, "_JSON_CHUNK", 2)
+        assert run("cards", "--json").stdout == fast.stdout
+    # The same text json.dumps with an indent (the general path) writes.
+    assert fast.stdout == cli.output.json_text(json.loads(fast.stdout)) + "\n"
+    cards = json.loads(fast.stdout)
+    assert [card["id"] for card in cards] == [1, 2, 3, 4, 5]
+    assert cards[-1]["notes"] == "x\u202ey\x85z\n\\u0041 {}[]"
+    assert "\\u202e" in fast.stdout and "\\u0085" in fast.stdout
+
+
 # --- show ----------------------------------------------------------------------------------
 
 
@@ -167,7 +195,8 @@ def test_show_has_the_history_oldest_first(log: Path, run_json: RunJson) -> None
     assert shown["notes"] == "先验、似然、后验"
 
 
-def test_show_human(log: Path, run: Run) -> None:
+def test_show_human(log: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the log's temporary path, on one line
     result = run("show", str(BAYES))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()

@@ -25,12 +25,11 @@ import pytest
 from dbus_helpers import NotificationServer, SessionBus
 
 from srs import channels
+from srs.app import App
 from srs.channels import Channels, DeliveryError, Notice, PermanentDeliveryError
 from srs.clock import DayClock
-from srs.db import Database, open_database
-from srs.engine import Engine, SchedulerSettings
-from srs.models import Card, Reminder
-from srs.reminders import ReminderSettings, effective_channels, parse_quiet, run_once
+from srs.reminders import ReminderSettings, effective_channels, ledger, parse_quiet, run_once
+from srs.sql import SqlConn
 
 UTC = timezone.utc
 NOTICE = Notice("2 self-tests due today", "• Fourier series\n• 贝叶斯定理",
@@ -79,13 +78,10 @@ def test_command_gets_title_and_body_as_arguments_and_the_reminder_on_stdin(
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'channels.db'}")
-    yield database
-    database.close()
-
-
-CLOCK = DayClock(UTC, 4)
+def db(tmp_path: Path) -> Iterator[App]:
+    app = App(f"sqlite:///{tmp_path / 'channels.db'}")
+    yield app
+    app.close()
 
 
 def settings_for(*specs: str) -> ReminderSettings:
@@ -93,26 +89,25 @@ def settings_for(*specs: str) -> ReminderSettings:
                             channels=effective_channels(specs), order="due")
 
 
-def add_due_card(db: Database, topic: str) -> None:
+def add_due_card(db: App, topic: str) -> None:
     long_ago = datetime(2026, 10, 1, tzinfo=UTC)
 
-    def work(session: Any) -> None:
-        session.add(Card(topic=topic, notes="", section="", learned_on=date(2026, 9, 1), state=2,
-                         step=None, stability=10.0, difficulty=5.0, due=long_ago.date(),
-                         last_review=long_ago, suspended=False, in_log=False,
-                         created_at=long_ago, updated_at=long_ago))
+    def work(conn: SqlConn) -> None:
+        conn.run("INSERT INTO card (topic, notes, section, learned_on, state, step, stability, "
+                 "difficulty, due, last_review, suspended, in_log, created_at, updated_at) "
+                 "VALUES (:topic, '', '', :learned_on, 2, NULL, 10.0, 5.0, :due, :at, :no, :no, "
+                 ":at, :at)", topic=topic, learned_on=conn.day_value(date(2026, 9, 1)),
+                 due=conn.day_value(long_ago.date()), at=conn.stamp(long_ago), no=False)
 
     db.write(work)
 
 
-def remind_at_nine(db: Database, settings: ReminderSettings, sender: Channels) -> Any:
-    engine = Engine(SchedulerSettings(fuzz=False), CLOCK)
-    return run_once(db, settings, lambda _s: engine, datetime(2026, 11, 30, 9, tzinfo=UTC),
-                    sender.send)
+def remind_at_nine(db: App, settings: ReminderSettings, sender: Channels) -> Any:
+    return run_once(db, settings, datetime(2026, 11, 30, 9, tzinfo=UTC), sender.send)
 
 
 def test_shell_metacharacters_in_a_topic_reach_the_command_as_plain_text(
-        db: Database, tmp_path: Path) -> None:
+        db: App, tmp_path: Path) -> None:
     keep = tmp_path / "keep"
     keep.write_text("still here", encoding="utf-8")
     topic = (f"$(touch {tmp_path}/pwned) `touch {tmp_path}/pwned2`; rm -f {keep} "
@@ -143,7 +138,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_a_hanging_command_times_out_and_the_other_channels_still_deliver(
-        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        db: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(channels, "session_bus_address", lambda: None)
     add_due_card(db, "Fourier series")
@@ -381,7 +376,7 @@ def notification_server(session_bus: SessionBus) -> Iterator[NotificationServer]
 
 
 def test_desktop_notification_reaches_a_notification_server_on_the_session_bus(
-        db: Database, notification_server: NotificationServer) -> None:
+        db: App, notification_server: NotificationServer) -> None:
     add_due_card(db, "Fourier series")
 
     report = remind_at_nine(db, settings_for("desktop"), Channels())
@@ -393,7 +388,7 @@ def test_desktop_notification_reaches_a_notification_server_on_the_session_bus(
 
 
 def test_desktop_without_a_notification_server_fails_and_is_retried(
-        db: Database, session_bus: SessionBus) -> None:
+        db: App, session_bus: SessionBus) -> None:
     add_due_card(db, "Fourier series")
 
     report = remind_at_nine(db, settings_for("desktop"), Channels())
@@ -403,8 +398,8 @@ def test_desktop_without_a_notification_server_fails_and_is_retried(
     assert desktop.detail == ("desktop notification failed: The name "
                               "org.freedesktop.Notifications was not provided by any .service "
                               "files")
-    with db.reading() as session:
-        row = session.query(Reminder).filter_by(channel="desktop").one()
+    with db.reading() as conn:
+        [row] = [r for r in ledger(conn) if r.channel == "desktop"]
     assert row.retry_at == datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)
 
 
@@ -497,7 +492,7 @@ def json_server(apprise_loaded: None, monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_reminder_reaches_an_apprise_json_url(
-        db: Database, json_server: tuple[int, list[dict[str, Any]]]) -> None:
+        db: App, json_server: tuple[int, list[dict[str, Any]]]) -> None:
     port, received = json_server
     url = f"json://127.0.0.1:{port}/"
     add_due_card(db, "Fourier series")

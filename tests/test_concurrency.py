@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -36,20 +35,23 @@ def review(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 def consistent(query: Callable[[str], list[tuple[Any, ...]]]) -> list[int]:
     """Cards whose stored state is not the replay of their history."""
-    from srs.db import open_database
+    from srs.app import App
+    from srs.cardview import card_state
     from srs.engine import Engine, SchedulerSettings
-    from srs.models import Card
-    from srs.repository import active_events, card_state, to_events
+    from srs.schedule import load_histories
+    from srs.store import card_rows
 
-    db = open_database(os.environ.get("SRS_DATABASE_URL"))
+    app = App()  # SRS_DATABASE_URL, or the default file
     engine = Engine(SchedulerSettings(fuzz=False), CLOCK)
-    with db.reading() as session:
-        cards = list(session.query(Card))
-        events = active_events(session, [c.id for c in cards])
-        bad = [c.id for c in cards
-               if events[c.id] and engine.replay(c.id, to_events(events[c.id])) != card_state(c)]
-    db.close()
-    return bad
+    try:
+        with app.reading() as conn:
+            histories = load_histories(conn)
+            cards = card_rows(conn, [card_id for (card_id,) in query("SELECT id FROM card")])
+    finally:
+        app.close()
+    return sorted(card_id for card_id, card in cards.items()
+                  if card_id in histories and not all(e.plan for e in histories[card_id].events)
+                  and engine.replay(card_id, histories[card_id].events) != card_state(card))
 
 
 @pytest.fixture

@@ -152,6 +152,70 @@ def test_desired_retention_is_used_for_scheduling(
     assert run_json("show", "1")["due"] == expected.due.date().isoformat()
 
 
+def fsrs_after(days: list[str], desired_retention: float = 0.9) -> FsrsCard:
+    """py-fsrs's card after a Good on each study day (at noon, as srs anchors a day)."""
+    scheduler = Scheduler(desired_retention=desired_retention, learning_steps=(),
+                          relearning_steps=(), enable_fuzzing=False)
+    card = FsrsCard(card_id=1)
+    for day in days:
+        card, _log = scheduler.review_card(
+            card, Rating.Good, datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc))
+    return card
+
+
+@freeze_time("2026-11-30 12:00:00")
+def test_a_clock_setting_replays_every_card_with_the_file_write(
+        db_url: str, run: Run, run_json: RunJson, write_log: WriteLog,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    assert run("config", "set", "fuzz", "off").exit_code == 0
+    log = write_log("| Topic | Date | Self-test |\n|---|---|---|\n"
+                    "| One | 2026-11-01 | 2026-11-05 |\n| Two | 2026-11-20 | |\n")
+    assert run("import", str(log)).exit_code == 0
+    # 02:30 is the study day before while days start at 04:00, its own day at 00:00.
+    assert run("grade", "2", "good", "--at", "2026-11-24 02:30").exit_code == 0
+    before = run_json("cards")
+    expected = fsrs_after(["2026-11-20", "2026-11-23"])
+    assert (before[1]["due"], before[1]["stability"]) == (
+        expected.due.date().isoformat(), expected.stability)
+
+    def full_disk(*_args: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:  # config.toml cannot be written: no replay either
+        patch.setattr(os, "replace", full_disk)
+        failed = run("config", "set", "day_starts_at", "0")
+    assert failed.exit_code == 1
+    assert run_json("cards") == before
+
+    changed = run("config", "set", "day_starts_at", "0")
+    assert changed.stdout.splitlines() == [
+        "day_starts_at = 0", "every card replayed with the new study days; 1 due dates moved"]
+    after = run_json("cards")
+    expected = fsrs_after(["2026-11-20", "2026-11-24"])
+    assert (after[1]["due"], after[1]["stability"]) == (
+        expected.due.date().isoformat(), expected.stability)
+    assert after[0] == before[0]  # reviewed at noon: the same study days either way
+    assert "replayed" not in run("today").stderr  # the database follows the new clock
+
+
+@freeze_time("2026-11-30 12:00:00")
+def test_a_scheduling_setting_replays_every_card(
+        db_url: str, run: Run, run_json: RunJson, write_log: WriteLog) -> None:
+    assert run("config", "set", "fuzz", "off").exit_code == 0
+    log = write_log("| Topic | Date | Self-test |\n|---|---|---|\n"
+                    "| One | 2026-11-01 | 2026-11-05 |\n")
+    assert run("import", str(log)).exit_code == 0
+    changed = run("config", "set", "desired_retention", "0.8")
+    assert changed.stdout.splitlines() == [
+        "desired_retention = 0.8",
+        "every card replayed with the new desired_retention; 1 due dates moved"]
+    expected = fsrs_after(["2026-11-01", "2026-11-05"], desired_retention=0.8)
+    assert run_json("show", "1")["due"] == expected.due.date().isoformat()
+
+
 # --- bad keys and values -------------------------------------------------------------------
 
 
@@ -315,9 +379,9 @@ def test_a_failed_write_leaves_config_toml_as_it_was(
     def full_disk(*_args: Any) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, failing, full_disk)
-    result = run("config", "set", "fuzz", "off")
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # SRS_HOME stays set after it
+        patch.setattr(os, failing, full_disk)
+        result = run("config", "set", "fuzz", "off")
 
     assert_one_line_error(result, f"cannot write {path}: No space left on device")
     assert path.read_bytes() == before

@@ -328,6 +328,31 @@ def test_undo_walks_back_and_never_undoes_the_log(loaded: Path, query: Callable[
             assert run_json("show", str(i)) == original[i]
 
 
+def test_undo_after_a_later_import_replays_the_history_without_the_grade(
+        loaded: Path, run: Callable[..., Result], run_json: Callable[..., Any]) -> None:
+    with freeze_time(NOW) as clock:
+        assert run("grade", "2", "easy").exit_code == 0
+        clock.tick(60)
+        # The log gains a self-test of the same card, recorded after the grade: the state
+        # kept before the grade no longer describes the card.
+        loaded.write_text(LOG.replace("| 矩阵 Matrices | ✅ | 2026-10-02 | |",
+                                      "| 矩阵 Matrices | ✅ | 2026-10-02 | ✅ 2026-11-28 |"),
+                          encoding="utf-8")
+        assert run("import", str(loaded)).exit_code == 0
+        clock.tick(60)
+        result = run("undo")
+        assert result.exit_code == 0, result.output
+        shown = run_json("show", "2")
+    noon = lambda d: datetime.fromisoformat(d).replace(hour=12, tzinfo=UTC)  # noqa: E731
+    card = expected_after([(noon("2026-10-02"), Rating.Good),
+                           (noon("2026-11-28"), Rating.Good)], 2)
+    assert result.stdout == (
+        f"undid easy of card 2 (矩阵 Matrices); due again {card.due.date().isoformat()}\n")
+    assert (shown["due"], shown["stability"], shown["difficulty"], shown["reviews"]) == (
+        card.due.date().isoformat(), card.stability, card.difficulty, 2)
+    assert [entry["source"] for entry in shown["history"]] == ["log", "log"]
+
+
 # -- set-due and spread ------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from fsrs import Rating, Scheduler
 Run = Callable[..., Result]
 RunJson = Callable[..., Any]
 WriteLog = Callable[..., Path]
+Query = Callable[[str], list[tuple[Any, ...]]]
 
 NOW = "2025-06-01 08:00:00"  # UTC; every test runs at this moment
 
@@ -53,7 +54,9 @@ NEW_ROW = "| Expectation | done | 2025-03-14 | | linearity |\n"
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock() -> Iterator[None]:
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "db_url" in request.fixturenames:
+        request.getfixturevalue("db_url")  # the database (and its driver) before the clock
     with freeze_time(NOW):
         yield
 
@@ -102,7 +105,7 @@ def dump(srs_home: Path) -> list[str]:
         return list(conn.iterdump())
 
 
-def query(srs_home: Path, sql: str) -> list[tuple[Any, ...]]:
+def sqlite_rows(srs_home: Path, sql: str) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(db_file(srs_home))) as conn:
         return conn.execute(sql).fetchall()
 
@@ -146,7 +149,7 @@ def expected_fields(state: FsrsCard, tz: str = "UTC") -> dict[str, Any]:
 # --- the report ----------------------------------------------------------------------------
 
 
-def test_import_json_counts(run_json: RunJson, write_log: WriteLog) -> None:
+def test_import_json_counts(run_json: RunJson, write_log: WriteLog, db_url: str) -> None:
     assert import_json(run_json, write_log(LOG)) == report(created=4, reviews=8, pending=2)
 
 
@@ -177,16 +180,17 @@ def test_cards_after_import_in_log_order(run_json: RunJson, write_log: WriteLog)
 
 
 def test_reimporting_an_unchanged_log_changes_nothing(
-        run_json: RunJson, write_log: WriteLog, srs_home: Path) -> None:
+        run_json: RunJson, write_log: WriteLog, query: Query, db_url: str) -> None:
     path = write_log(LOG)
     import_json(run_json, path)
-    cards, rows = run_json("cards"), query(srs_home, "SELECT * FROM review ORDER BY id")
+    cards, rows = run_json("cards"), query("SELECT * FROM review ORDER BY id")
     assert import_json(run_json, path) == report(unchanged=4, pending=2)
     assert run_json("cards") == cards
-    assert query(srs_home, "SELECT * FROM review ORDER BY id") == rows
+    assert query("SELECT * FROM review ORDER BY id") == rows
 
 
-def test_edited_notes_update_the_card_in_place(run_json: RunJson, write_log: WriteLog) -> None:
+def test_edited_notes_update_the_card_in_place(run_json: RunJson, write_log: WriteLog,
+                                                db_url: str) -> None:
     import_json(run_json, write_log(LOG))
     edited = edit(LOG, "prior, likelihood", "prior, likelihood<br>posterior")
     assert import_json(run_json, write_log(edited)) == report(updated=1, unchanged=3, pending=2)
@@ -195,7 +199,8 @@ def test_edited_notes_update_the_card_in_place(run_json: RunJson, write_log: Wri
     assert len(run_json("cards")) == 4
 
 
-def test_an_appended_row_adds_one_card(run_json: RunJson, write_log: WriteLog) -> None:
+def test_an_appended_row_adds_one_card(run_json: RunJson, write_log: WriteLog,
+                                       db_url: str) -> None:
     path = write_log(LOG)
     import_json(run_json, path)
     write_log(LOG + NEW_ROW)
@@ -206,7 +211,8 @@ def test_an_appended_row_adds_one_card(run_json: RunJson, write_log: WriteLog) -
         "Expectation", "2025-03-14", f"{path}:18")
 
 
-def test_a_removed_row_keeps_its_card_and_history(run_json: RunJson, write_log: WriteLog) -> None:
+def test_a_removed_row_keeps_its_card_and_history(run_json: RunJson, write_log: WriteLog,
+                                                  db_url: str) -> None:
     path = write_log(LOG)
     import_json(run_json, path)
     before = card(run_json, MATMUL)
@@ -247,7 +253,8 @@ def test_a_row_put_back_is_in_the_log_again(run_json: RunJson, write_log: WriteL
     assert (restored["in_log"], restored["reviews"]) == (True, 1)
 
 
-def test_reordered_rows_keep_their_cards(run_json: RunJson, write_log: WriteLog) -> None:
+def test_reordered_rows_keep_their_cards(run_json: RunJson, write_log: WriteLog,
+                                         db_url: str) -> None:
     path = write_log(LOG)
     import_json(run_json, path)
     first = "| 1.1 向量 | ✅ | 2025-03-01 | ✅ 2025-03-03 |\n"
@@ -277,7 +284,7 @@ def test_a_pending_row_once_done_becomes_a_card(run_json: RunJson, write_log: Wr
 
 
 def test_a_changed_grade_updates_the_review(
-        run: Run, run_json: RunJson, write_log: WriteLog) -> None:
+        run: Run, run_json: RunJson, write_log: WriteLog, db_url: str) -> None:
     fuzz_off(run)
     path = write_log(LOG)
     import_json(run_json, path)
@@ -291,7 +298,7 @@ def test_a_changed_grade_updates_the_review(
 
 
 def test_a_new_self_test_adds_a_review_and_moves_due(
-        run: Run, run_json: RunJson, write_log: WriteLog) -> None:
+        run: Run, run_json: RunJson, write_log: WriteLog, db_url: str) -> None:
     fuzz_off(run)
     path = write_log(LOG)
     import_json(run_json, path)
@@ -327,7 +334,7 @@ def test_a_removed_self_test_stops_counting_but_is_kept(
     expected = fsrs_replay(MATMUL, [("2025-03-02", Rating.Good), ("2025-03-05", Rating.Again)])
     assert fsrs_fields(after) == expected_fields(expected)
     assert after["due"] != before["due"]
-    assert query(srs_home, f"SELECT log_entry, rating, undone_at FROM review "
+    assert sqlite_rows(srs_home, f"SELECT log_entry, rating, undone_at FROM review "
                            f"WHERE card_id = {MATMUL} ORDER BY id") == [
         ("learned", 3, None),
         ("test:2025-03-05", 1, None),
@@ -335,7 +342,8 @@ def test_a_removed_self_test_stops_counting_but_is_kept(
     ]
 
 
-def test_a_self_test_written_back_counts_again(run_json: RunJson, write_log: WriteLog) -> None:
+def test_a_self_test_written_back_counts_again(run_json: RunJson, write_log: WriteLog,
+                                               db_url: str) -> None:
     path = write_log(LOG)
     import_json(run_json, path)
     before = card(run_json, MATMUL)
@@ -420,7 +428,7 @@ def with_review_rows(cn_row: str = CN_REVIEW, en_row: str = EN_REVIEW) -> str:
 
 
 def test_review_rows_become_reviews_of_the_card_they_name(
-        run: Run, run_json: RunJson, write_log: WriteLog) -> None:
+        run: Run, run_json: RunJson, write_log: WriteLog, db_url: str) -> None:
     path = write_log(with_review_rows())
     result = run("import", str(path), "--dry-run")
     assert result.exit_code == 0
@@ -458,6 +466,72 @@ def test_a_review_row_before_its_topic_was_learned_is_a_card(
     text = with_review_rows(en_row="| Review: Bayes | done | 2025-03-09 | | |\n")
     assert import_json(run_json, write_log(text)) == report(created=5, reviews=10, pending=2)
     assert [c["topic"] for c in run_json("cards")][-1] == "Review: Bayes"
+
+
+# --- on both databases ---------------------------------------------------------------------
+
+TABLES = ("log_source", "log_row", "card", "review", "setting")
+
+
+def every_row(query: Query) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: query(f"SELECT * FROM {table} ORDER BY 1") for table in TABLES}
+
+
+STEPS = ("SELECT id, study_day, prior_state, elapsed_days, retrievability, stability, "
+         "difficulty FROM review ORDER BY id")
+
+
+def test_every_self_test_stores_what_it_did_as_a_replay_would(
+        run: Run, run_json: RunJson, write_log: WriteLog, query: Query, db_url: str) -> None:
+    path = write_log(with_review_rows())
+    import_json(run_json, path)
+    write_log(edit(with_review_rows(), "✅ 2025-03-03 |", "✅ 2025-03-03、2025-03-20 |")
+              + NEW_ROW)
+    assert import_json(run_json, path) == report(created=1, updated=1, unchanged=3,
+                                                  reviews=2, pending=2)
+    imported = query(STEPS)
+    counted = {rid for rid, kind, undone in query(
+        "SELECT id, kind, undone_at FROM review ORDER BY id")
+        if kind == "review" and undone is None}
+    assert len(counted) == 12
+    assert all(step[1] is not None and step[5] is not None for step in imported
+               if step[0] in counted)
+    cards = [(c["id"], c["due"], c["stability"]) for c in run_json("cards")]
+    # A replay of every card from its history writes the same steps and states.
+    assert run("check", "--repair").exit_code == 0
+    assert query(STEPS) == imported
+    assert [(c["id"], c["due"], c["stability"]) for c in run_json("cards")] == cards
+
+
+def test_a_dry_run_writes_nothing_and_takes_the_ids_an_import_would(
+        run: Run, run_json: RunJson, write_log: WriteLog, query: Query, db_url: str) -> None:
+    path = write_log(LOG)
+    import_json(run_json, path)
+    before = every_row(query)
+    write_log(edit(LOG, "prior, likelihood", "prior") + NEW_ROW)
+    result = run("import", str(path), "--dry-run")
+    assert result.exit_code == 0
+    assert f"{path}:18: new card 5 Expectation\n" in result.stdout
+    assert every_row(query) == before
+    assert import_json(run_json, path) == report(created=1, updated=1, unchanged=3, reviews=1,
+                                                  pending=2)
+    assert [c["id"] for c in run_json("cards")] == [1, 2, 3, 4, 5]
+
+
+def test_logs_lists_and_moves_a_log(run: Run, run_json: RunJson, write_log: WriteLog,
+                                    tmp_path: Path, db_url: str) -> None:
+    path = write_log(LOG)
+    import_json(run_json, path)
+    [listed] = run_json("logs")
+    assert {k: listed[k] for k in ("id", "path", "rows", "cards", "pending", "state")} == {
+        "id": 1, "path": str(path), "rows": 6, "cards": 4, "pending": 2, "state": "unchanged"}
+    moved = tmp_path / "moved.md"
+    path.rename(moved)
+    assert run_json("logs")[0]["state"] == "missing"
+    info = run_json("logs", "move", str(path), str(moved))
+    assert (info["id"], info["path"], info["cards"], info["state"]) == (
+        1, str(moved), 4, "unchanged")
+    assert import_json(run_json, moved) == report(unchanged=4, pending=2)
 
 
 # --- dry run, strict, several files --------------------------------------------------------
@@ -603,7 +677,7 @@ def test_reviews_recorded_through_the_cli_are_kept(
     expected = fsrs_replay(VECTORS, [("2025-03-01", Rating.Good), ("2025-03-20", Rating.Hard)])
     assert fsrs_fields(card(run_json, VECTORS)) == {
         **expected_fields(expected), "last_review": "2025-03-20T09:30:00+00:00"}
-    assert query(srs_home, "SELECT source, undone_at FROM review WHERE source = 'cli'") == [
+    assert sqlite_rows(srs_home, "SELECT source, undone_at FROM review WHERE source = 'cli'") == [
         ("cli", None)]
 
 

@@ -786,3 +786,13 @@ def test_read_log_unreadable_file(tmp_path: Path) -> None:
         assert_log_error(path, "permission denied")
     finally:
         path.chmod(0o600)
+
+
+def test_a_yearless_february_29_is_the_next_one_after_the_learned_date() -> None:
+    text = ("| Topic | Date | Self-test |\n|---|---|---|\n"
+            "| Leap | 2023-03-10 | ✅ 02-29 |\n"
+            "| Plain | 2024-01-10 | ✅ 02-29 |\n")
+    result = parse_log(text)
+    assert [row.self_tests for row in result.rows] == [
+        (SelfTest(D(2024, 2, 29), 3),), (SelfTest(D(2024, 2, 29), 3),)]
+    assert result.warnings == []

@@ -17,12 +17,22 @@ from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
+from srs.app import App
+from srs.cardview import card_state
 from srs.clock import DayClock
-from srs.db import Database, open_database
 from srs.engine import Engine, SchedulerSettings
-from srs.models import Card, Review, Setting
-from srs.optimize import MIN_CARDS, MIN_SELF_TESTS, PREVIOUS_KEY, optimize, revert
-from srs.repository import PARAMETERS_KEY
+from srs.optimize import (
+    MIN_CARDS,
+    MIN_SELF_TESTS,
+    PREVIOUS_KEY,
+    TrainingSet,
+    optimize,
+    revert,
+    training_set,
+)
+from srs.schedule import load_histories, mark_clock
+from srs.sql import SqlConn
+from srs.store import PARAMETERS_KEY, card_rows
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -64,53 +74,67 @@ def simulate(cards: int, seed: int) -> list[list[tuple[datetime, int]]]:
     return histories
 
 
-def load(db: Database, histories: list[list[tuple[datetime, int]]]) -> None:
+def load(app: App, histories: list[list[tuple[datetime, int]]]) -> None:
     """Put the histories in the database as cards with their reviews, states replayed."""
     from srs.optimize import replay_all
 
-    def work(session: Any) -> None:
+    def work(conn: SqlConn) -> None:
         for n, history in enumerate(histories):
             first = history[0][0]
-            card = Card(topic=f"topic {n}", learned_on=first.date(), state=1, step=0,
-                        due=first.date(), suspended=False, in_log=False, created_at=first,
-                        updated_at=first)
-            session.add(card)
-            session.flush()
-            for at, rating in history:
-                session.add(Review(card_id=card.id, at=at, kind="review", rating=rating,
-                                   source="cli", recorded_at=at))
-        replay_all(session, Engine(SETTINGS, CLOCK), NOW)
+            card_id = conn.insert(
+                "INSERT INTO card (topic, notes, section, learned_on, state, step, due, "
+                "suspended, in_log, created_at, updated_at) VALUES (:topic, '', '', :day, 1, "
+                "0, :day, :no, :no, :first, :first)",
+                topic=f"topic {n}", day=conn.day_value(first.date()), no=False,
+                first=conn.stamp(first))
+            conn.run_many(
+                "INSERT INTO review (card_id, at, kind, rating, source, recorded_at) "
+                "VALUES (:card, :at, 'review', :rating, 'cli', :at)",
+                [{"card": card_id, "at": conn.stamp(at), "rating": rating}
+                 for at, rating in history])
+        replay_all(conn, Engine(SETTINGS, CLOCK), NOW)
+        mark_clock(conn, CLOCK)
 
-    db.write(work)
+    app.write(work)
 
 
 @pytest.fixture
-def synthetic(srs_home: Path) -> Iterator[Database]:
-    """40 cards of synthetic history in the database the commands use."""
-    db = open_database(f"sqlite:///{srs_home / 'data' / 'srs.db'}")
-    load(db, simulate(40, seed=1))
-    yield db
-    db.close()
+def synthetic(db_url: str) -> Iterator[App]:
+    """40 cards of synthetic history in the database the commands use (SQLite and
+    PostgreSQL)."""
+    app = App()
+    load(app, simulate(40, seed=1))
+    yield app
+    app.close()
 
 
-def states(db: Database) -> dict[int, tuple[Any, ...]]:
-    from sqlalchemy import select
-
-    with db.reading() as session:
-        return {c.id: (c.state, c.stability, c.difficulty, c.due, c.last_review)
-                for c in session.scalars(select(Card))}
+MISSING = "missing"
 
 
-def setting(db: Database, key: str) -> Any:
-    with db.reading() as session:
-        row = session.get(Setting, key)
-        return None if row is None else json.loads(row.value)
+def states(app: App) -> dict[int, tuple[Any, ...]]:
+    with app.reading() as conn:
+        return {card_id: (state, stability, difficulty, conn.day(due), conn.moment(last))
+                for card_id, state, stability, difficulty, due, last in conn.all(
+                    "SELECT id, state, stability, difficulty, due, last_review FROM card")}
 
 
-def test_fit_beats_the_defaults_in_well_under_a_second(synthetic: Database) -> None:
+def setting(app: App, key: str) -> Any:
+    """A stored setting's value, MISSING when there is no row (a stored null is None)."""
+    with app.reading() as conn:
+        value = conn.scalar("SELECT value FROM setting WHERE key = :key", key=key)
+    return MISSING if value is None else json.loads(value)
+
+
+def engine(parameters: tuple[float, ...] | None = None) -> Engine:
+    settings = SETTINGS if parameters is None else SchedulerSettings(fuzz=False,
+                                                                     parameters=parameters)
+    return Engine(settings, CLOCK)
+
+
+def test_fit_beats_the_defaults_in_well_under_a_second(synthetic: App) -> None:
     started = time.perf_counter()
-    with synthetic.reading() as session:
-        result = optimize(session, settings=SETTINGS, clock=CLOCK, now=NOW)
+    with synthetic.reading() as conn:
+        result = optimize(conn, engine=engine(), now=NOW)
     seconds = time.perf_counter() - started
     assert result.training.enough
     assert 300 <= result.training.self_tests <= 600
@@ -122,46 +146,46 @@ def test_fit_beats_the_defaults_in_well_under_a_second(synthetic: Database) -> N
     assert seconds < 1.0, seconds
     # The initial stability after a first "good" moves towards the true one (0.9 days).
     assert abs(result.new[2] - 0.9) < abs(DEFAULT_PARAMETERS[2] - 0.9)
-    assert setting(synthetic, PARAMETERS_KEY) is None
+    assert setting(synthetic, PARAMETERS_KEY) == MISSING
 
 
-def test_apply_replays_every_card_and_revert_restores(synthetic: Database) -> None:
+def test_apply_replays_every_card_and_revert_restores(synthetic: App) -> None:
     before = states(synthetic)
-    result = synthetic.write(lambda s: optimize(s, settings=SETTINGS, clock=CLOCK, now=NOW,
-                                                apply=True))
+    result = synthetic.write(lambda conn: optimize(conn, engine=engine(), now=NOW, apply=True))
     assert result.applied and result.rescheduled == 40
     assert result.new is not None
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
     assert setting(synthetic, PREVIOUS_KEY) is None  # the defaults were in force
-    engine = Engine(SchedulerSettings(fuzz=False, parameters=result.new), CLOCK)
-    from sqlalchemy import select
-
-    from srs.repository import active_events, card_state, to_events
-
-    with synthetic.reading() as session:
-        events = active_events(session, list(before))
-        for card in session.scalars(select(Card)):
-            assert card_state(card) == engine.replay(card.id, to_events(events[card.id]))
+    fitted = engine(result.new)
+    with synthetic.reading() as conn:
+        histories = load_histories(conn)
+        cards = card_rows(conn, list(histories))
+        stored = {card_id: list(history.stored)
+                  for card_id, history in histories.items()}
+    assert len(cards) == 40
+    for card_id, history in histories.items():
+        state, steps = fitted.replay_history(card_id, history.events)
+        assert card_state(cards[card_id]) == state
+        # What each self-test did is stored again, as the fitted parameters see it.
+        assert [(s[2], s[4], s[5]) for s in stored[card_id]] == [
+            (step.elapsed_days, step.stability, step.difficulty) for step in steps
+            if step is not None]
     assert states(synthetic) != before
 
     # Fitting again finds nothing better, and changes nothing.
-    again = synthetic.write(lambda s: optimize(
-        s, settings=SchedulerSettings(fuzz=False, parameters=result.new), clock=CLOCK,
-        now=NOW, apply=True))
+    again = synthetic.write(lambda conn: optimize(conn, engine=fitted, now=NOW, apply=True))
     assert not again.applied and not again.better
     assert "no better" in again.reason
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
 
-    reverted = synthetic.write(lambda s: revert(
-        s, settings=SchedulerSettings(fuzz=False, parameters=result.new), clock=CLOCK,
-            now=NOW))
+    reverted = synthetic.write(lambda conn: revert(conn, engine=fitted, now=NOW))
     assert reverted.is_default and reverted.rescheduled == 40
-    assert setting(synthetic, PARAMETERS_KEY) is None
-    assert setting(synthetic, PREVIOUS_KEY) is None
+    assert setting(synthetic, PARAMETERS_KEY) == MISSING
+    assert setting(synthetic, PREVIOUS_KEY) == MISSING
     assert states(synthetic) == before
 
 
-def test_cli_apply_then_revert(synthetic: Database, run: Callable[..., Result],
+def test_cli_apply_then_revert(synthetic: App, run: Callable[..., Result],
                                run_json: Callable[..., Any]) -> None:
     assert run("config", "set", "fuzz", "off").exit_code == 0
     with freeze_time(NOW):
@@ -185,7 +209,7 @@ def test_cli_apply_then_revert(synthetic: Database, run: Callable[..., Result],
 
 
 def test_too_little_history_says_how_much_more_and_changes_nothing(
-        run: Callable[..., Result], run_json: Callable[..., Any],
+        db_url: str, run: Callable[..., Result], run_json: Callable[..., Any],
         write_log: Callable[..., Path], query: Callable[[str], Any]) -> None:
     log = write_log("| Topic | Status | Date | Self-test |\n|---|---|---|---|\n"
                     "| A | done | 2026-10-01 | 2026-10-03, ❌ 2026-10-10, 2026-10-20 |\n"
@@ -207,25 +231,84 @@ def test_too_little_history_says_how_much_more_and_changes_nothing(
     assert query("SELECT COUNT(*) FROM setting WHERE key LIKE 'fsrs.%'") == [(0,)]
 
 
-def test_same_day_reviews_stay_in_the_history_but_are_not_predicted(srs_home: Path) -> None:
-    from srs.optimize import training_set
+def _items(training: TrainingSet) -> list[list[str]]:
+    return [[repr(r) for r in item.reviews] for item in training.items]
 
-    db = open_database(f"sqlite:///{srs_home / 'data' / 'srs.db'}")
+
+def test_same_day_reviews_stay_in_the_history_but_are_not_predicted() -> None:
+    app = App()
     day = datetime(2026, 11, 1, 12, tzinfo=UTC)
-    load(db, [[(day, 3), (day + timedelta(hours=3), 1), (day + timedelta(days=2), 3),
-               (day + timedelta(days=2, hours=20), 3)]])
-    with db.reading() as session:
-        training = training_set(session, CLOCK)
-    db.close()
+    load(app, [[(day, 3), (day + timedelta(hours=3), 1), (day + timedelta(days=2), 3),
+                (day + timedelta(days=2, hours=20), 3)]])
+    with app.reading() as conn:
+        training = training_set(conn)
+    app.close()
     # Day-level gaps 0, 0, 2, 1 (the last is 08:00 on 11-04, the next study day);
     # the again three hours after the first study is history, not a prediction.
     def review(rating: int, delta: int) -> str:
         return f"FSRSReview {{ rating: {rating}, delta_t: {delta} }}"
 
-    assert [[repr(r) for r in item.reviews] for item in training.items] == [
+    assert _items(training) == [
         [review(3, 0), review(1, 0), review(3, 2)],
         [review(3, 0), review(1, 0), review(3, 2), review(3, 1)]]
     assert training.reviews == 4 and training.cards == 1
+
+
+def test_training_items_from_stored_steps_equal_the_history_in_study_days(
+        db_url: str) -> None:
+    """Events at every hour of the day, some of them undone: the items read from the
+    stored steps are the ones the study days of the events that count give."""
+    from fsrs_rs_python import FSRSItem, FSRSReview
+
+    from srs.optimize import replay_all
+
+    rng = random.Random(5)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    histories = []
+    for _card in range(30):
+        at = start + timedelta(days=rng.randrange(120), minutes=rng.randrange(1440))
+        history = [(at, 3)]
+        for _k in range(rng.randrange(2, 10)):
+            at += timedelta(days=rng.choice([0, 0, 1, 2, 4, 9, 20]),
+                            minutes=rng.randrange(-300, 300))
+            history.append((at, rng.choice([1, 2, 3, 3, 4])))
+        histories.append(history)
+    app = App()
+    try:
+        load(app, histories)
+
+        def undo_some(conn: SqlConn) -> None:
+            conn.run("UPDATE review SET undone_at = :now WHERE id % 7 = 0",
+                     now=conn.stamp(NOW))
+            replay_all(conn, engine(), NOW)  # as 'review undo' does
+
+        app.write(undo_some)
+        with app.reading() as conn:
+            training = training_set(conn)
+            rows = [(card_id, conn.moment(at), rating) for card_id, at, rating in conn.all(
+                "SELECT card_id, at, rating FROM review WHERE undone_at IS NULL "
+                "AND kind = 'review' ORDER BY card_id, at, id")]
+    finally:
+        app.close()
+    expected: list[Any] = []
+    cards: set[int] = set()
+    previous: tuple[int, Any] | None = None
+    reviews: list[Any] = []
+    for card_id, moment, rating in rows:
+        assert moment is not None
+        day = CLOCK.day_of(moment)
+        if previous is None or previous[0] != card_id:
+            reviews, previous = [], (card_id, day)
+        delta = (day - previous[1]).days
+        reviews.append(FSRSReview(rating, delta))
+        previous = (card_id, day)
+        if delta > 0 and len(reviews) > 1:
+            expected.append(FSRSItem(list(reviews)))
+            cards.add(card_id)
+    assert _items(training) == [[repr(r) for r in item.reviews] for item in expected]
+    assert training.reviews == len(rows) and training.cards == len(cards)
+    assert len(expected) > 80 and any(
+        repr(r).endswith("delta_t: 0 }") for item in expected for r in item.reviews[1:])
 
 
 def test_apply_and_revert_together_is_misuse(run: Callable[..., Result]) -> None:

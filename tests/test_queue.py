@@ -15,7 +15,7 @@ from srs.db import open_database
 from srs.engine import Engine, SchedulerSettings
 from srs.queue import build_queue, card_rows
 from srs.schema import SCHEMA_HEAD
-from srs.sql import SQLITE_STAMP, SessionConn, open_sqlite, reading
+from srs.sql import SQLITE_STAMP, open_sqlite, reading
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -83,9 +83,11 @@ def test_the_walk_by_stability_matches_a_full_sort(tmp_path: Path, seed: int,
                                    for r, c in zip(shown, (e.card for e in queue.entries),
                                                    strict=True))
 
-    # The SQLAlchemy path (PostgreSQL, or a database being migrated) sorts in SQL: same.
+    # Through SQLAlchemy Core (how a database being migrated is read): the same queue.
     db = open_database(f"sqlite:///{path}")
-    with db.reading() as session:
-        other = build_queue(SessionConn(session), engine=engine, clock=CLOCK, now=NOW,
-                            limit=limit)
+    try:
+        with db.read_connection() as other_conn:
+            other = build_queue(other_conn, engine=engine, clock=CLOCK, now=NOW, limit=limit)
+    finally:
+        db.close()
     assert [e.card.id for e in other.entries] == [e.card.id for e in queue.entries]

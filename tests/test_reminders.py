@@ -14,12 +14,11 @@ from click.testing import Result
 from freezegun import freeze_time
 
 from srs import reminders
+from srs.app import App
 from srs.channels import DeliveryError, Notice
 from srs.clock import DayClock
-from srs.db import Database, open_database
 from srs.engine import Engine, SchedulerSettings
 from srs.grading import grade, set_due
-from srs.models import Card, Reminder
 from srs.reminders import (
     ReminderSettings,
     Wake,
@@ -34,7 +33,7 @@ from srs.reminders import (
     release,
     run_once,
 )
-from srs.sql import SessionConn
+from srs.sql import SqlConn
 
 UTC = timezone.utc
 CLOCK = DayClock(UTC, 4)
@@ -57,24 +56,30 @@ def make_settings(*, tz: str = "UTC", digest: tuple[str, ...] = ("09:00",),
         max_per_day=max_per_day)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'reminders.db'}")
-    yield database
-    database.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
+    """The data of one `App`: an SQLite file (sqlite3), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'reminders.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    app = App(url)
+    yield app
+    app.close()
 
 
-def add_card(db: Database, topic: str, due: datetime, changed: datetime = LONG_AGO) -> int:
+def add_card(db: App, topic: str, due: datetime, changed: datetime = LONG_AGO) -> int:
     """A card due on the study day (UTC, from 04:00) of `due`."""
-    def work(session: Any) -> int:
+    def work(conn: SqlConn) -> int:
         last = due - timedelta(days=10)
-        card = Card(topic=topic, notes="", section="", learned_on=date(2026, 9, 1), state=2,
-                    step=None, stability=10.0, difficulty=5.0, due=CLOCK.day_of(due),
-                    last_review=last, last_review_day=CLOCK.day_of(last).toordinal(),
-                    suspended=False, in_log=False, created_at=changed, updated_at=changed)
-        session.add(card)
-        session.flush()
-        return card.id
+        return conn.insert(
+            "INSERT INTO card (topic, notes, section, learned_on, state, step, stability, "
+            "difficulty, due, last_review, last_review_day, suspended, in_log, created_at, "
+            "updated_at) VALUES (:topic, '', '', :learned_on, 2, NULL, 10.0, 5.0, :due, "
+            ":last, :last_day, :no, :no, :changed, :changed)",
+            topic=topic, learned_on=conn.day_value(date(2026, 9, 1)),
+            due=conn.day_value(CLOCK.day_of(due)), last=conn.stamp(last),
+            last_day=CLOCK.day_of(last).toordinal(), no=False, changed=conn.stamp(changed))
 
     return db.write(work)
 
@@ -95,27 +100,41 @@ class Outbox:
         return None
 
 
-def remind(db: Database, settings: ReminderSettings, now: datetime,
+class Fixed:
+    """An App's data with the scheduler fixed (fuzz off, the settings' clock)."""
+
+    def __init__(self, app: App, settings: ReminderSettings) -> None:
+        self.app = app
+        self.fixed = Engine(SchedulerSettings(fuzz=False), settings.clock)
+
+    def write(self, work: Callable[[SqlConn], Any]) -> Any:
+        return self.app.write(work)
+
+    def engine(self, conn: SqlConn) -> Engine:
+        return self.fixed
+
+
+def remind(db: App, settings: ReminderSettings, now: datetime,
            outbox: Outbox) -> reminders.PassReport:
-    engine = Engine(SchedulerSettings(fuzz=False), settings.clock)
-    return run_once(db, settings, lambda _session: engine, now, outbox, who="test:1")
+    return run_once(Fixed(db, settings), settings, now, outbox, who="test:1")
 
 
-def ledger_rows(db: Database) -> list[tuple[str, str, str, str, int]]:
-    with db.reading() as session:
-        rows = session.query(Reminder).order_by(Reminder.id).all()
-        return [(r.kind, r.key, r.channel, r.status, r.attempts) for r in rows]
+def ledger_rows(db: App) -> list[tuple[str, str, str, str, int]]:
+    with db.reading() as conn:
+        return [(kind, key, channel, status, int(attempts)) for kind, key, channel, status,
+                attempts in conn.all("SELECT kind, key, channel, status, attempts "
+                                     "FROM reminder ORDER BY id")]
 
 
-def wake_at(db: Database, settings: ReminderSettings, now: datetime) -> Wake | None:
-    with db.reading() as session:
-        return next_wake(session, settings, now)
+def wake_at(db: App, settings: ReminderSettings, now: datetime) -> Wake | None:
+    with db.reading() as conn:
+        return next_wake(conn, settings, now)
 
 
 # --- the digest -----------------------------------------------------------------------------
 
 
-def test_digest_goes_out_once_at_its_time(db: Database) -> None:
+def test_digest_goes_out_once_at_its_time(db: App) -> None:
     settings = make_settings()
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     add_card(db, "Later today", at("2026-11-30 15:00"))
@@ -135,7 +154,7 @@ def test_digest_goes_out_once_at_its_time(db: Database) -> None:
     assert wake_at(db, settings, at("2026-11-30 15:00")) == Wake(at("2026-12-01 09:00"), "digest")
 
 
-def test_digest_names_the_first_topics_in_queue_order_and_how_many(db: Database) -> None:
+def test_digest_names_the_first_topics_in_queue_order_and_how_many(db: App) -> None:
     settings = make_settings(max_per_day=6)
     for n in range(8):
         add_card(db, f"Topic {n}", at(f"2026-11-2{n} 12:00"))
@@ -154,15 +173,15 @@ def test_digest_names_the_first_topics_in_queue_order_and_how_many(db: Database)
 
 
 def test_a_digest_time_with_nothing_due_is_recorded_and_a_later_set_due_reminds(
-        db: Database) -> None:
+        db: App) -> None:
     settings = make_settings()
     card = add_card(db, "Moved to today", at("2026-12-05 12:00"))
     outbox = Outbox()
 
     report = remind(db, settings, at("2026-11-30 09:00"), outbox)
     assert (report.outcomes, report.skipped_digest) == ([], "2026-11-30@09:00")
-    db.write(lambda s: set_due(SessionConn(s), card, date(2026, 11, 30), clock=settings.clock,
-                               now=at("2026-11-30 14:00")))
+    db.write(lambda conn: set_due(conn, card, date(2026, 11, 30), clock=settings.clock,
+                                  now=at("2026-11-30 14:00")))
     report = remind(db, settings, at("2026-11-30 14:00:30"), outbox)
 
     assert outbox.sent == [("log", "Due now: Moved to today", "Start with: review session")]
@@ -172,7 +191,7 @@ def test_a_digest_time_with_nothing_due_is_recorded_and_a_later_set_due_reminds(
     ]
 
 
-def test_a_card_due_again_the_same_study_day_gets_a_due_now_reminder(db: Database) -> None:
+def test_a_card_due_again_the_same_study_day_gets_a_due_now_reminder(db: App) -> None:
     settings = make_settings()
     card = add_card(db, "Chain rule", at("2026-11-30 07:00"))
     other = add_card(db, "Bayes", at("2026-11-29 12:00"))
@@ -181,8 +200,8 @@ def test_a_card_due_again_the_same_study_day_gets_a_due_now_reminder(db: Databas
     # A relearning step shorter than a day brings the card back the same study day.
     steps = Engine(SchedulerSettings(fuzz=False, relearning_steps=(timedelta(minutes=10),)),
                    settings.clock)
-    result = db.write(lambda s: grade(SessionConn(s), card, 1, engine=steps,
-                                      clock=settings.clock, now=at("2026-11-30 10:00")))
+    result = db.write(lambda conn: grade(conn, card, 1, engine=steps, clock=settings.clock,
+                                         now=at("2026-11-30 10:00")))
     assert result.due == date(2026, 11, 30)
 
     # Due from the start of its study day: no wake-up to wait for, the next pass sends it.
@@ -197,7 +216,7 @@ def test_a_card_due_again_the_same_study_day_gets_a_due_now_reminder(db: Databas
     assert other not in [t["id"] for t in outbox.notices[1].payload["topics"]]
 
 
-def test_several_cards_due_at_once_make_one_reminder(db: Database) -> None:
+def test_several_cards_due_at_once_make_one_reminder(db: App) -> None:
     settings = make_settings()
     remind(db, settings, at("2026-11-30 09:00"), Outbox())  # nothing due: skipped
     changed = at("2026-11-30 11:00")
@@ -243,7 +262,7 @@ def test_quiet_hours_within_a_day_and_off() -> None:
     assert in_quiet(at("2026-11-30 23:00"), make_settings(quiet="")) is False
 
 
-def test_quiet_hours_hold_reminders_and_send_one_when_they_end(db: Database) -> None:
+def test_quiet_hours_hold_reminders_and_send_one_when_they_end(db: App) -> None:
     settings = make_settings(digest=("07:00",))
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     outbox = Outbox()
@@ -288,7 +307,7 @@ def test_quiet_hours_hold_the_dry_run_too_under_a_frozen_clock(
 # --- catch-up -------------------------------------------------------------------------------
 
 
-def test_coming_back_after_days_sends_one_catch_up(db: Database) -> None:
+def test_coming_back_after_days_sends_one_catch_up(db: App) -> None:
     settings = make_settings(digest=("09:00", "13:00"))
     add_card(db, "Overdue", at("2026-11-20 12:00"))
     outbox = Outbox()
@@ -327,7 +346,7 @@ def test_digest_times_across_daylight_saving_changes() -> None:
                                                     utc("2026-11-01T14:00+00:00")]
 
 
-def test_a_repeated_hour_in_autumn_sends_its_digest_once(db: Database) -> None:
+def test_a_repeated_hour_in_autumn_sends_its_digest_once(db: App) -> None:
     settings = make_settings(tz="America/New_York", digest=("01:30",), quiet="",
                              day_starts_at=0)
     add_card(db, "Overdue", at("2026-10-20 12:00"))
@@ -343,7 +362,7 @@ def test_a_repeated_hour_in_autumn_sends_its_digest_once(db: Database) -> None:
 
 
 def test_a_failed_delivery_is_retried_with_backoff_and_the_others_are_not_repeated(
-        db: Database) -> None:
+        db: App) -> None:
     settings = make_settings(channels=("command",))
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     outbox = Outbox(failing=("command",))
@@ -365,7 +384,7 @@ def test_a_failed_delivery_is_retried_with_backoff_and_the_others_are_not_repeat
                                ("digest", "2026-11-30@09:00", "command", "sent", 3)]
 
 
-def test_delivery_gives_up_after_the_last_attempt_and_says_so(db: Database) -> None:
+def test_delivery_gives_up_after_the_last_attempt_and_says_so(db: App) -> None:
     settings = make_settings(channels=("command",))
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     outbox = Outbox(failing=("command",))
@@ -373,8 +392,8 @@ def test_delivery_gives_up_after_the_last_attempt_and_says_so(db: Database) -> N
     gaps = []
     for _attempt in range(reminders.MAX_ATTEMPTS):
         remind(db, settings, now, outbox)
-        with db.reading() as session:
-            row = session.query(Reminder).filter_by(channel="command").one()
+        with db.reading() as conn:
+            [row] = [r for r in reminders.ledger(conn, limit=None) if r.channel == "command"]
         if row.retry_at is not None:
             gaps.append((row.retry_at - now).total_seconds())
             now = row.retry_at
@@ -386,7 +405,7 @@ def test_delivery_gives_up_after_the_last_attempt_and_says_so(db: Database) -> N
         at("2026-12-01 09:00"), "digest")
 
 
-def test_a_failure_from_an_earlier_day_expires_instead_of_joining_a_burst(db: Database) -> None:
+def test_a_failure_from_an_earlier_day_expires_instead_of_joining_a_burst(db: App) -> None:
     settings = make_settings(channels=("command",))
     add_card(db, "Overdue", at("2026-11-20 12:00"))
     outbox = Outbox(failing=("command",))
@@ -402,7 +421,7 @@ def test_a_failure_from_an_earlier_day_expires_instead_of_joining_a_burst(db: Da
                                ("digest", "2026-11-30@09:00", "command", "sent", 1)]
 
 
-def test_a_failure_on_a_channel_since_removed_expires(db: Database) -> None:
+def test_a_failure_on_a_channel_since_removed_expires(db: App) -> None:
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     remind(db, make_settings(channels=("command",)), at("2026-11-30 09:00"),
            Outbox(failing=("command",)))
@@ -414,11 +433,11 @@ def test_a_failure_on_a_channel_since_removed_expires(db: Database) -> None:
     assert ledger_rows(db)[1] == ("digest", "2026-11-30@09:00", "command", "expired", 2)
 
 
-def test_a_claim_abandoned_by_a_dead_process_is_retried_after_its_lease(db: Database) -> None:
+def test_a_claim_abandoned_by_a_dead_process_is_retried_after_its_lease(db: App) -> None:
     settings = make_settings()
     add_card(db, "Overdue", at("2026-11-29 12:00"))
     # Claimed, then the process died before delivering.
-    db.write(lambda s: claim(s, settings, ENGINE, at("2026-11-30 09:00"), who="gone:1"))
+    db.write(lambda conn: claim(conn, settings, ENGINE, at("2026-11-30 09:00"), who="gone:1"))
     outbox = Outbox()
 
     assert remind(db, settings, at("2026-11-30 09:05"), outbox).outcomes == []
@@ -429,11 +448,11 @@ def test_a_claim_abandoned_by_a_dead_process_is_retried_after_its_lease(db: Data
 
 
 def test_a_reminder_claimed_by_another_process_first_is_not_sent_again(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: App, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make_settings()
     add_card(db, "Overdue", at("2026-11-29 12:00"))
-    with db.reading() as session:
-        stale, _retries = preview(session, settings, ENGINE, at("2026-11-30 09:00"))
+    with db.reading() as conn:
+        stale, _retries = preview(conn, settings, ENGINE, at("2026-11-30 09:00"))
     outbox = Outbox()
     remind(db, settings, at("2026-11-30 09:00"), outbox)
 
@@ -447,18 +466,18 @@ def test_a_reminder_claimed_by_another_process_first_is_not_sent_again(
 
 
 def test_processes_racing_on_one_database_send_each_reminder_once(db_url: str) -> None:
-    """Four 'processes' (each its own engine and connections) claim at the same moment."""
+    """Four 'processes' (each its own App and connection) claim at the same moment."""
     import threading
 
     settings = make_settings(channels=("command",))
-    first = open_database(db_url)
+    first = App(db_url)
     add_card(first, "Overdue", at("2026-11-29 12:00"))
     outbox = Outbox()
     start = threading.Barrier(4)
     reports: list[reminders.PassReport] = []
 
     def daemon() -> None:
-        database = open_database(db_url)
+        database = App(db_url)
         try:
             start.wait()
             reports.append(remind(database, settings, at("2026-11-30 09:00"), outbox))
@@ -486,20 +505,20 @@ def test_channel_ids_keep_apprise_urls_out_of_the_ledger() -> None:
     assert hidden.startswith("tgram:") and "secret" not in hidden and len(hidden) == 16
 
 
-def test_the_change_check_sees_grades_set_due_and_new_cards(db: Database) -> None:
+def test_the_change_check_sees_grades_set_due_and_new_cards(db: App) -> None:
     settings = make_settings()
     card = add_card(db, "Topic", at("2026-11-29 12:00"))
 
     def current() -> tuple[Any, ...]:
-        with db.reading() as session:
-            return fingerprint(session)
+        with db.reading() as conn:
+            return fingerprint(conn)
 
     seen = [current()]
-    db.write(lambda s: grade(SessionConn(s), card, 3, engine=ENGINE, clock=settings.clock,
-                             now=at("2026-11-30 10:00")))
+    db.write(lambda conn: grade(conn, card, 3, engine=ENGINE, clock=settings.clock,
+                                now=at("2026-11-30 10:00")))
     seen.append(current())
-    db.write(lambda s: set_due(SessionConn(s), card, date(2026, 12, 2), clock=settings.clock,
-                               now=at("2026-11-30 10:01")))
+    db.write(lambda conn: set_due(conn, card, date(2026, 12, 2), clock=settings.clock,
+                                  now=at("2026-11-30 10:01")))
     seen.append(current())
     add_card(db, "Another", at("2026-12-01 12:00"), at("2026-11-30 10:02"))
     seen.append(current())

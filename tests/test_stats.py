@@ -14,6 +14,8 @@ import pytest
 from click.testing import Result
 from freezegun import freeze_time
 
+from srs.engine import Engine
+from srs.sql import SqlConn
 from srs.stats import DayActivity, heatmap_weeks
 
 Run = Callable[..., Result]
@@ -35,7 +37,7 @@ A, B, C, D, F, E = 1, 2, 3, 4, 5, 6
 
 
 @pytest.fixture
-def history(run: Run, write_log: Callable[..., Path]) -> None:
+def history(db_url: str, run: Run, write_log: Callable[..., Path]) -> None:
     """The log above in Asia/Shanghai with days starting at 04:00, plus grades made here.
 
     By study day: A studied 10-01, self-tests 10-03 (good), 10-10 (again), 10-20 (good);
@@ -43,6 +45,7 @@ def history(run: Run, write_log: Callable[..., Path]) -> None:
     on 11-30, which counts for study day 11-29; D studied 11-28, graded again 11-30;
     F studied 06-01 and never tested (overdue since early June); E added by hand as
     studied 11-01 and suspended. Due dates set by hand: A today, B 12-02, C 12-06, D 12-07.
+    On the SQLite file and on PostgreSQL.
     """
     for key, value in (("timezone", "Asia/Shanghai"), ("day_starts_at", "4"), ("fuzz", "off")):
         assert run("config", "set", key, value).exit_code == 0
@@ -160,7 +163,7 @@ def test_plot_without_matplotlib_says_what_to_install(history: None, frozen: Non
     assert not (tmp_path / "f.png").exists()
 
 
-def test_empty_database(run_json: RunJson) -> None:
+def test_empty_database(db_url: str, run_json: RunJson) -> None:
     data = run_json("stats")
     assert data["cards"]["total"] == 0
     assert data["true_retention"] == {"overall": None, "self_tests": 0, "passed": 0,
@@ -186,55 +189,71 @@ def test_heatmap_grid() -> None:
 # -- a few hundred self-tests, counted independently -----------------------------------
 
 
-def test_a_few_hundred_self_tests_agree_with_a_count_by_hand(tmp_path: Path) -> None:
+def _store_steps(conn: SqlConn, engine: Engine) -> None:
+    """Store what each self-test did, as a replay does, leaving the cards' states alone."""
+    from srs.schedule import STORE_STEP, changed_steps, load_histories
+
+    for card_id, history in load_histories(conn).items():
+        _state, steps = engine.replay_history(card_id, history.events)
+        conn.run_many(STORE_STEP, changed_steps(conn, history, steps))
+
+
+def test_a_few_hundred_self_tests_agree_with_a_count_by_hand(db_url: str) -> None:
     """A random history straight into the database; every number recounted without srs."""
+    from srs.app import App
     from srs.clock import DayClock
-    from srs.db import open_database
-    from srs.engine import Engine, SchedulerSettings
-    from srs.models import Card, Review
+    from srs.engine import SchedulerSettings
     from srs.stats import collect_stats, forecast
 
     tz, starts = ZoneInfo("America/New_York"), 4
     now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
     rng = random.Random(7)
+    clock = DayClock(tz, starts)
+    engine = Engine(SchedulerSettings(fuzz=False), clock)
 
     def day_of(moment: datetime) -> date:
         return (moment.astimezone(tz) - timedelta(hours=starts)).date()
 
-    db = open_database(f"sqlite:///{tmp_path / 'many.db'}")
     graded: list[tuple[datetime, int, bool]] = []  # (at, rating, is first study)
     dues: list[tuple[datetime, bool]] = []  # (due, counts: not suspended)
 
-    def build(session: Any) -> None:
+    def build(conn: SqlConn) -> None:
         for n in range(45):
             at = now - timedelta(days=rng.randint(40, 420), minutes=rng.randint(0, 1440))
             due = now + timedelta(days=rng.randint(-20, 40), hours=rng.randint(-12, 12))
             suspended = rng.random() < 0.1
-            card = Card(topic=f"topic {n}", learned_on=day_of(at), state=2, due=day_of(due),
-                        stability=rng.uniform(1, 50), difficulty=5.0, last_review=at,
-                        suspended=suspended, in_log=False, created_at=now, updated_at=now)
-            session.add(card)
-            session.flush()
+            card_id = conn.insert(
+                "INSERT INTO card (topic, notes, section, learned_on, state, stability, "
+                "difficulty, due, last_review, last_review_day, suspended, in_log, "
+                "created_at, updated_at) VALUES (:topic, '', '', :learned, 2, :stability, "
+                "5.0, :due, :at, :at_day, :suspended, :no, :now, :now)",
+                topic=f"topic {n}", learned=conn.day_value(day_of(at)),
+                stability=rng.uniform(1, 50), due=conn.day_value(day_of(due)),
+                at=conn.stamp(at), at_day=day_of(at).toordinal(), suspended=suspended,
+                no=False, now=conn.stamp(now))
             dues.append((due, not suspended))
             for k in range(rng.randint(4, 11)):
                 rating = 3 if k == 0 else rng.choice([1, 2, 3, 3, 3, 4])
                 undone = k > 0 and rng.random() < 0.05
-                session.add(Review(card_id=card.id, at=at, kind="review", rating=rating,
-                                   source="cli", recorded_at=at,
-                                   undone_at=now if undone else None))
+                conn.run("INSERT INTO review (card_id, at, kind, rating, source, recorded_at, "
+                         "undone_at) VALUES (:card, :at, 'review', :rating, 'cli', :at, "
+                         ":undone)", card=card_id, at=conn.stamp(at), rating=rating,
+                         undone=conn.stamp(now) if undone else None)
                 if not undone:
                     graded.append((at, rating, k == 0))
                 at += timedelta(days=rng.randint(1, 30), minutes=rng.randint(-600, 600))
                 if at > now:
                     break
+        _store_steps(conn, engine)
 
-    db.write(build)
-    clock = DayClock(tz, starts)
-    engine = Engine(SchedulerSettings(fuzz=False), clock)
-    with db.reading() as session:
-        data = collect_stats(session, engine=engine, clock=clock, now=now).to_json()
-        ahead = forecast(session, clock=clock, now=now, days=45).to_json()
-    db.close()
+    app = App()
+    try:
+        app.write(build)
+        with app.reading() as conn:
+            data = collect_stats(conn, engine=engine, clock=clock, now=now).to_json()
+            ahead = forecast(conn, clock=clock, now=now, days=45).to_json()
+    finally:
+        app.close()
 
     today = day_of(now)
     tests = [(day_of(at), rating) for at, rating, first in graded if not first]
@@ -259,3 +278,134 @@ def test_a_few_hundred_self_tests_agree_with_a_count_by_hand(tmp_path: Path) -> 
     assert data["due"]["today"] == sum(n for d, n in per_day.items() if d <= today)
     assert data["due"]["week"] == sum(
         n for d, n in per_day.items() if d <= today + timedelta(days=6))
+    assert data["cards"]["total"] == 45
+    assert data["cards"]["suspended"] == sum(1 for _due, active in dues if not active)
+
+
+# -- the stored steps against a replay of every card ------------------------------------
+
+
+def _generated_log(rng: random.Random, rows: int) -> str:
+    """A log of `rows` studied topics with up to six self-tests each, some failed or hard."""
+    lines = ["| Topic | Status | Date | Self-test |", "|---|---|---|---|"]
+    for n in range(rows):
+        learned = day = date(2025, 10, 1) + timedelta(days=rng.randrange(420))
+        tests = []
+        for _k in range(rng.randrange(7)):
+            day += timedelta(days=rng.choice([0, 1, 2, 3, 5, 8, 13, 21, 34]))
+            if day >= date(2026, 11, 29):
+                break
+            mark = rng.choice(["", "", "", "❌ "])
+            word = rng.choice(["", "", "", " hard", " easy"]) if not mark else ""
+            tests.append(f"{mark}{day.isoformat()}{word}")
+        lines.append(f"| topic {n} | done | {learned.isoformat()} | {', '.join(tests)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _replayed(conn: SqlConn, engine: Engine, today: date) -> dict[str, Any]:
+    """Activity, true retention and memory recomputed by replaying every card's events
+    through Engine.replay_history (nothing stored about a review is read)."""
+    from srs.cardview import card_state
+    from srs.engine import Event
+    from srs.store import card_rows
+
+    events: dict[int, list[Event]] = {}
+    ratings: dict[int, list[int | None]] = {}
+    for card_id, at, kind, rating, due_set in conn.all(
+            "SELECT r.card_id, r.at, r.kind, r.rating, r.due_set FROM review r "
+            "JOIN card c ON c.id = r.card_id WHERE r.undone_at IS NULL "
+            "AND c.merged_into IS NULL ORDER BY r.card_id, r.at, r.id"):
+        moment = conn.moment(at)
+        assert moment is not None
+        events.setdefault(card_id, []).append(Event(
+            moment, rating if kind == "review" else None,
+            conn.day(due_set) if due_set is not None else None, plan=kind == "plan"))
+        ratings.setdefault(card_id, []).append(rating if kind == "review" else None)
+    tests: Counter[date] = Counter()
+    studied: Counter[date] = Counter()
+    months: dict[str, list[int]] = {}
+    for card_id, history in events.items():
+        if all(event.plan for event in history):
+            continue
+        _state, steps = engine.replay_history(card_id, history)
+        for step, rating in zip(steps, ratings[card_id], strict=True):
+            if step is None:
+                continue
+            if step.prior_state == 0:
+                studied[step.study_day] += 1
+                continue
+            tests[step.study_day] += 1
+            if step.prior_state == 2:
+                month = months.setdefault(step.study_day.strftime("%Y-%m"), [0, 0])
+                month[0] += 1
+                month[1] += int((rating or 0) >= 2)
+    first = today - timedelta(days=364)
+    days = [{"date": day.isoformat(), "self_tests": tests.get(day, 0),
+             "studied": studied.get(day, 0)}
+            for day in sorted(set(tests) | set(studied)) if first <= day <= today]
+    active = [row for row in card_rows(conn, [card_id for (card_id,) in conn.all(
+        "SELECT id FROM card WHERE merged_into IS NULL AND suspended = :no", no=False)]
+    ).values() if row.stability is not None and row.last_review is not None]
+    chances = [engine.retrievability(card_state(row), today) for row in active]
+    return {
+        "days": days,
+        "months": [{"month": m, "self_tests": n, "passed": p}
+                   for m, (n, p) in sorted(months.items())],
+        "memory": {"cards": len(active),
+                   "average_stability": round(sum(r.stability or 0 for r in active)
+                                              / len(active), 2),
+                   "average_retrievability": round(sum(chances) / len(active), 4)},
+    }
+
+
+def test_stats_from_stored_steps_equal_a_replay_of_every_card(
+        db_url: str, run: Run, run_json: RunJson, write_log: Callable[..., Path]) -> None:
+    """A generated log, then grades, an undo, a hand-set due day, a merge, a suspension, a
+    settings change that replays everything and a damaged card: `stats` reads what the
+    commands stored, and every figure equals a replay of the same cards."""
+    from srs.app import App
+
+    rng = random.Random(11)
+    for key, value in (("timezone", "America/New_York"), ("day_starts_at", "4"),
+                       ("fuzz", "off"), ("learning_steps", "10m")):
+        assert run("config", "set", key, value).exit_code == 0
+    with freeze_time("2026-11-29 12:00:00"):
+        result = run("import", str(write_log(_generated_log(rng, 80))))
+        assert result.exit_code == 0, result.output
+    for moment, card, rating in (("2026-11-29 15:00:00", 3, "again"),
+                                 ("2026-11-29 16:00:00", 5, "good"),
+                                 ("2026-11-30 06:30:00", 7, "hard"),  # 01:30 local: 11-29
+                                 ("2026-11-30 14:00:00", 3, "good"),
+                                 ("2026-11-30 14:05:00", 9, "easy")):
+        with freeze_time(moment):
+            assert run("grade", str(card), rating).exit_code == 0
+    with freeze_time("2026-11-30 14:10:00"):
+        assert run("undo").exit_code == 0
+        assert run("set-due", "11", "2026-12-03").exit_code == 0
+        assert run("merge", "12", "13").exit_code == 0
+        assert run("suspend", "14").exit_code == 0
+        # A relearning step changes which self-tests were in review: everything is replayed.
+        assert run("config", "set", "relearning_steps", "10m").exit_code == 0
+    now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    app = App()
+    try:
+        app.write(lambda conn: conn.run("UPDATE card SET difficulty = 11 WHERE id = 15"))
+        with app.reading() as conn:
+            expected = _replayed(conn, app.engine(conn), app.clock.day_of(now))
+    finally:
+        app.close()
+    with freeze_time(now):
+        data = run_json("stats")
+    assert data["reviews"]["days"] == expected["days"]
+    assert [{k: m[k] for k in ("month", "self_tests", "passed")}
+            for m in data["true_retention"]["months"]] == expected["months"]
+    assert data["memory"] == expected["memory"]
+    for days, key in ((30, "last_30_days"), (365, "last_365_days")):
+        since = (now - timedelta(days=days - 1)).date().isoformat()
+        inside = [d for d in expected["days"] if d["date"] >= since]
+        assert data["reviews"][key]["self_tests"] == sum(d["self_tests"] for d in inside)
+        assert data["reviews"][key]["studied"] == sum(d["studied"] for d in inside)
+    # The history is rich enough for the comparison to mean something.
+    assert sum(m["self_tests"] for m in expected["months"]) > 60
+    assert sum(d["self_tests"] for d in expected["days"]) > sum(
+        m["self_tests"] for m in expected["months"])  # some self-tests were not in review

@@ -1,0 +1,73 @@
+"""The few reads and writes every part of srs shares, in plain SQL on an `SqlConn`.
+
+Each query is written once here or in the module that alone needs it; none goes through
+the ORM. SQLite files are read with the standard library's sqlite3, PostgreSQL through
+SQLAlchemy Core (srs/sql.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from srs.cardview import CardRow
+from srs.errors import CardNotFound
+from srs.i18n import _
+from srs.queue import card_rows, load_parameters
+from srs.sql import SqlConn
+
+PARAMETERS_KEY = "fsrs.parameters"
+
+__all__ = ["PARAMETERS_KEY", "card_row", "card_rows", "load_parameters", "load_setting",
+           "review_counts", "source_paths", "store_setting", "delete_setting"]
+
+
+def card_row(conn: SqlConn, card_id: int, *, follow_merge: bool = False) -> CardRow:
+    """The card with that id (raises CardNotFound); with `follow_merge`, the card it was
+    merged into, followed to the end."""
+    card = card_rows(conn, [card_id]).get(card_id)
+    if card is None:
+        raise CardNotFound(_("no card {id} (see 'review cards')").format(id=card_id))
+    seen = {card.id}
+    while follow_merge and card.merged_into is not None and card.merged_into not in seen:
+        into = card_rows(conn, [card.merged_into]).get(card.merged_into)
+        if into is None:
+            break
+        card = into
+        seen.add(card.id)
+    return card
+
+
+def load_setting(conn: SqlConn, key: str) -> Any:
+    """A stored setting's value (JSON), None when it is not set."""
+    value = conn.scalar("SELECT value FROM setting WHERE key = :key", key=key)
+    return json.loads(value) if value is not None else None
+
+
+def store_setting(conn: SqlConn, key: str, value: Any) -> None:
+    """Store a setting's value as JSON, replacing what was there."""
+    text = json.dumps(value)
+    if conn.scalar("SELECT 1 FROM setting WHERE key = :key", key=key) is None:
+        conn.run("INSERT INTO setting (key, value) VALUES (:key, :value)", key=key, value=text)
+    else:
+        conn.run("UPDATE setting SET value = :value WHERE key = :key", key=key, value=text)
+
+
+def delete_setting(conn: SqlConn, key: str) -> None:
+    conn.run("DELETE FROM setting WHERE key = :key", key=key)
+
+
+def review_counts(conn: SqlConn, card_ids: list[int] | None = None) -> dict[int, int]:
+    """Self-tests that count (not undone) per card: of `card_ids`, or of every card."""
+    sql = ("SELECT card_id, count(*) FROM review WHERE kind = 'review' AND undone_at IS NULL"
+           "{where} GROUP BY card_id")
+    if card_ids is None:
+        return {card_id: int(n) for card_id, n in conn.all(sql.format(where=""))}
+    return {card_id: int(n) for card_id, n in conn.all_in(
+        sql.format(where=" AND card_id IN ({ids})"), card_ids)}
+
+
+def source_paths(conn: SqlConn) -> dict[int, str]:
+    """Every followed log's path by its id."""
+    return {int(source_id): str(path)
+            for source_id, path in conn.all("SELECT id, path FROM log_source")}
