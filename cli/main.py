@@ -48,6 +48,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as err:
+            name = args[0] if args else ""
+            if name in COMMANDS or not _unknown_command(err):
+                raise
+            raise _no_such("command", name, COMMANDS, ctx) from None
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
@@ -67,8 +77,7 @@ class LazyGroup(click.Group):
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as err:
-            hint = f" (see '{err.ctx.command_path} -h')" if err.ctx is not None else ""
-            echo(f"Error: {err.format_message()}{hint}", err=True)
+            echo(f"Error: {_usage_message(err)}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
             echo(f"Error: {err.format_message()}", err=True)
@@ -87,6 +96,49 @@ class LazyGroup(click.Group):
             raise
         except Exception as err:  # noqa: BLE001 - the edge: one line, never a traceback
             raise click.ClickException(_explained(err, ctx)) from None
+
+
+def _unknown_command(err: click.UsageError) -> bool:
+    return type(err).__name__ == "NoSuchCommand" or err.message.startswith("No such command")
+
+
+def _no_such(kind: str, name: str, known: Any, ctx: click.Context | None) -> click.UsageError:
+    """A usage error naming the unknown command or option and the nearest known one."""
+    from difflib import get_close_matches
+
+    from srs.i18n import _
+
+    near = get_close_matches(name, sorted(known), n=1)
+    if kind == "command":
+        message = (_("no such command {name}; did you mean {near}?") if near
+                   else _("no such command {name}"))
+    else:
+        message = (_("no such option {name}; did you mean {near}?") if near
+                   else _("no such option {name}"))
+    error = click.UsageError(message.format(name=repr(plain(name)),
+                                            near=repr(near[0]) if near else ""), ctx)
+    error.srs_suggested = bool(near)  # type: ignore[attr-defined]
+    return error
+
+
+def _usage_message(err: click.UsageError) -> str:
+    """One line for a usage error: the nearest command or option when there is one, else
+    where to look (one parenthetical, never two)."""
+    if _unknown_command(err) or type(err).__name__ == "NoSuchOption":
+        name = str(getattr(err, "command_name", None) or getattr(err, "option_name", ""))
+        known: Any = ()
+        if err.ctx is not None:
+            command = err.ctx.command
+            if isinstance(command, click.Group) and _unknown_command(err):
+                known = command.list_commands(err.ctx)
+            else:
+                known = [opt for param in command.params for opt in param.opts
+                         if opt.startswith("-")]
+        err = _no_such("command" if _unknown_command(err) else "option", name, known,
+                       err.ctx)
+    if getattr(err, "srs_suggested", False) or err.ctx is None:
+        return err.format_message()
+    return f"{err.format_message()} (see '{err.ctx.command_path} -h')"
 
 
 def _not_utf8(args: list[str]) -> str | None:
@@ -125,7 +177,8 @@ def _explained(err: Exception, ctx: click.Context) -> str:
                  kind=type(err).__name__, reason=str(err).splitlines()[0] if str(err) else "")
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="review")
 @click.option("--db", "db_url", metavar="URL", envvar="SRS_DATABASE_URL",
               help="Database URL (SQLAlchemy); default: SQLite in the data folder.")
@@ -143,6 +196,40 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     app = App(db_url=db_url, notify=_rescheduled)
     ctx.obj = app
     ctx.call_on_close(app.close)
+    if ctx.invoked_subcommand is None:
+        _overview(app)
+
+
+def _overview(app: Any) -> None:
+    """Bare `review`: what is due today and how to start (never creates a database)."""
+    from srs.i18n import _
+    from srs.sql import sqlite_path
+
+    path = sqlite_path(app.url)
+    if path is not None and not path.exists():
+        echo(_("No log imported yet. Start with:"))
+        echo("    review import progress-log.md")
+        echo("    review today")
+        echo(_("(review -h lists every command)"))
+        return
+    from srs.queue import ACTIVE
+
+    day = app.clock.day_of(app.now())
+    with app.reading() as conn:
+        due = int(conn.scalar(f"SELECT count(*) FROM card c WHERE {ACTIVE} AND c.due <= :day",
+                              no=False, day=conn.day_value(day)) or 0)
+        cards = int(conn.scalar(f"SELECT count(*) FROM card c WHERE {ACTIVE}", no=False) or 0)
+    if cards == 0:
+        echo(_("No cards yet. Start with:"))
+        echo("    review import progress-log.md")
+    else:
+        echo(_("{due} of {cards} topics due for a self-test today ({day}).").format(
+            due=due, cards=cards, day=day.isoformat()))
+        echo(_("Start with:"))
+        echo("    review today            " + _("what is due, most at risk first"))
+        echo("    review session          " + _("self-test them one by one"))
+        echo("    review grade ID RATING  " + _("record one self-test (again/hard/good/easy)"))
+    echo(_("(review -h lists every command)"))
 
 
 def _rescheduled(result: Any) -> None:

@@ -73,7 +73,8 @@ def run(srs_home: Path) -> Callable[..., Result]:
         config.write_text('timezone = "UTC"\n', encoding="utf-8")
 
     def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False,
+                             prog_name="review")
 
     return invoke
 

@@ -350,7 +350,7 @@ def test_a_command_in_the_backup_is_applied_only_with_both_flags(
                  "--with-commands")
     assert result.exit_code == 2
     assert result.stderr == ("Error: --with-commands goes with --with-config "
-                             "(see 'cli restore -h')\n")
+                             "(see 'review restore -h')\n")
 
     result = run("--db", f"sqlite:///{tmp_path / 'four.db'}", "restore", str(path),
                  "--with-config", "--with-commands")

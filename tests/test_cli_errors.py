@@ -187,3 +187,46 @@ def test_a_bad_log_file_after_a_good_one(run: Run, write_log: WriteLog, tmp_path
 
 def test_import_without_a_path_is_misuse(run: Run) -> None:
     assert_one_line(run("import"), 2, "PATH")
+
+
+# --- the command line as people expect ------------------------------------------------------
+
+
+def test_bare_review_says_how_to_start_and_creates_nothing(run: Run, srs_home: Path) -> None:
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "No log imported yet. Start with:", "    review import progress-log.md",
+        "    review today"]
+    assert not db_file(srs_home).exists()
+
+
+def test_bare_review_counts_what_is_due_today(run: Run, imported: list[str],
+                                              srs_home: Path) -> None:
+    from freezegun import freeze_time
+
+    with freeze_time("2025-03-20 12:00:00"):
+        result = run()
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "2 of 2 topics due for a self-test today (2025-03-20)."
+    assert [line.split()[:2] for line in lines[2:5]] == [
+        ["review", "today"], ["review", "session"], ["review", "grade"]]
+    assert dump(srs_home) == imported
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("todya",), "Error: no such command 'todya'; did you mean 'today'?"),
+    (("stast",), "Error: no such command 'stast'; did you mean 'stats'?"),
+    (("xyzzy",), "Error: no such command 'xyzzy' (see 'review -h')"),
+    (("daemon", "strat"), "Error: no such command 'strat'; did you mean 'start'?"),
+    (("config", "gte", "timezone"), "Error: no such command 'gte'; did you mean 'get'?"),
+    (("today", "--jsn"), "Error: no such option '--jsn'; did you mean '--json'?"),
+    (("today", "--zzz"), "Error: no such option '--zzz' (see 'review today -h')"),
+])
+def test_a_typo_names_the_nearest_command_in_one_line(run: Run, args: tuple[str, ...],
+                                                      message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr == message + "\n"
+    assert result.stdout == ""
