@@ -127,7 +127,7 @@ class App:
     def engine(self, conn: SqlConn) -> Engine:
         """The FSRS engine from the config and the parameters stored in the database."""
         from srs.engine import Engine, settings_from
-        from srs.queue import load_parameters
+        from srs.store import load_parameters
 
         return Engine(settings_from(self.config, load_parameters(conn)), self.clock)
 

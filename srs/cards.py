@@ -16,7 +16,7 @@ from srs.errors import SrsError
 from srs.i18n import _
 from srs.schedule import mark_clock, replay_cards
 from srs.sql import SqlConn
-from srs.store import card_row, review_counts, source_paths
+from srs.store import card_row, cards_from_rows, review_counts, source_paths
 
 # Above this many cards, counting every card's self-tests in one scan beats asking for
 # them 500 ids at a time.
@@ -49,32 +49,6 @@ def _containing(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _cards(conn: SqlConn, rows: list[tuple[Any, ...]]) -> list[CardRow]:
-    """CardRows from rows of CARD_COLUMNS; the days and moments they share (a log's
-    dates) are read once."""
-    days: dict[Any, date] = {}
-    moments: dict[Any, datetime | None] = {None: None}
-
-    def day(stored: Any) -> date:
-        found = days.get(stored)
-        if found is None:
-            found = days[stored] = conn.day(stored)
-        return found
-
-    def moment(stored: Any) -> datetime | None:
-        if stored in moments:
-            return moments[stored]
-        found = moments[stored] = conn.moment(stored)
-        return found
-
-    return [CardRow(card_id, topic, notes, section, day(learned_on), source_id, source_line,
-                    state, step, stability, difficulty, day(due), moment(last_review),
-                    bool(suspended), bool(in_log), merged_into)
-            for (card_id, topic, notes, section, learned_on, source_id, source_line, state,
-                 step, stability, difficulty, due, last_review, suspended, in_log,
-                 merged_into) in rows]
-
-
 def list_cards(conn: SqlConn, *, search: str | None = None,
                section: str | None = None) -> list[CardRow]:
     """Every card not merged into another, in log order, optionally filtered."""
@@ -90,7 +64,7 @@ def list_cards(conn: SqlConn, *, search: str | None = None,
     # Cards added by hand belong to no log: they come after the logs' cards.
     rows = conn.all(f"SELECT {CARD_COLUMNS} FROM card WHERE {' AND '.join(where)} "
                     "ORDER BY source_id IS NULL, source_id, source_line, id", **params)
-    return _cards(conn, rows)
+    return cards_from_rows(conn, rows)
 
 
 def history_entry(conn: SqlConn, row: tuple[Any, ...], tz: tzinfo) -> dict[str, Any]:

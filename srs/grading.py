@@ -16,7 +16,7 @@ from srs.engine import CardState, Engine, ReviewStep
 from srs.errors import GradeError, NothingToUndo
 from srs.i18n import _
 from srs.queue import ACTIVE, build_queue, reviews_done
-from srs.schedule import STORE_STATE, replay_cards, state_row, step_row
+from srs.schedule import STORE_STATE, replay_cards, state_row, step_values
 from srs.sql import SqlConn
 from srs.store import card_row
 
@@ -121,8 +121,6 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
                       (day - last_day).days if last_day is not None else None,
                       retrievability if last_day is not None else None,
                       after.stability, after.difficulty)
-    step_values = step_row(conn, 0, step)
-    del step_values["id"]
     conn.run(  # the review and what it did, in one statement
         "INSERT INTO review (card_id, at, kind, rating, source, note, duration, state_before, "
         "recorded_at, study_day, prior_state, elapsed_days, retrievability, stability, "
@@ -131,7 +129,7 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
         ":stability, :difficulty)",
         card_id=card.id, at=conn.stamp(at), rating=rating, note=note or None,
         duration=duration, state_before=state_to_json(before), now=conn.stamp(now),
-        **step_values)
+        **step_values(conn, step))
     store_state(conn, card.id, after, clock, now)
     interval = (after.due - day).days
     return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,

@@ -594,6 +594,8 @@ class _FileImport:
                           ) -> None:
         """Replay each new card's history in memory and insert it with its final state and
         what each of its self-tests did."""
+        from srs.schedule import step_values
+
         conn, day_of, day_value = self.conn, self.clock.day_of, self.conn.day_value
         for card in self.new_cards:
             history = histories[card["id"]]
@@ -603,11 +605,7 @@ class _FileImport:
                                                       [event for event, _review in history])
             for (_event, review), step in zip(history, steps, strict=True):
                 if step is not None:
-                    review.update(study_day=day_value(step.study_day),
-                                  prior_state=step.prior_state,
-                                  elapsed_days=step.elapsed_days,
-                                  retrievability=step.retrievability,
-                                  stability=step.stability, difficulty=step.difficulty)
+                    review.update(step_values(conn, step))
             last = state.last_review
             card.update(state=state.state, step=state.step, stability=state.stability,
                         difficulty=state.difficulty, due=day_value(state.due),

@@ -7,17 +7,17 @@ ordered, limited query.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from srs.cardview import CARD_COLUMNS, CardLike, CardRow, card_state, card_to_dict
+from srs.cardview import CardLike, card_dicts, card_state
 from srs.clock import DayClock
 from srs.engine import Engine, unusable
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.sql import SqlConn
+from srs.store import card_rows, review_counts, source_paths
 
 ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
@@ -52,19 +52,6 @@ class Queue:
     def more(self) -> int:
         """How many due cards are left out by the limit."""
         return self.due_total - len(self.entries)
-
-
-def card_rows(conn: SqlConn, ids: list[int]) -> dict[int, CardRow]:
-    """Cards by id."""
-    found: dict[int, CardRow] = {}
-    for row in conn.all_in(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({{ids}})", ids):
-        card = CardRow(*row)
-        card.learned_on = conn.day(card.learned_on)
-        card.due = conn.day(card.due)
-        card.last_review = conn.moment(card.last_review)
-        card.suspended, card.in_log = bool(card.suspended), bool(card.in_log)
-        found[card.id] = card
-    return found
 
 
 def reviews_done(conn: SqlConn, start: datetime, end: datetime) -> int:
@@ -260,17 +247,12 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
     from srs.cardview import rating_name
 
     ids = [entry.card.id for entry in queue.entries]
-    counts = {card_id: n for card_id, n in conn.all_in(
-        "SELECT card_id, count(*) FROM review WHERE card_id IN ({ids}) AND kind = 'review' "
-        "AND undone_at IS NULL GROUP BY card_id", ids)}
-    paths = {source_id: path for source_id, path in conn.all(
-        "SELECT id, path FROM log_source")} if ids else {}
+    if not ids:
+        return []
+    cards = card_dicts([entry.card for entry in queue.entries], engine=engine, now=now, tz=tz,
+                       reviews=review_counts(conn, ids), paths=source_paths(conn))
     result = []
-    for entry in queue.entries:
-        card = entry.card
-        data = card_to_dict(card, engine=engine, now=now, tz=tz,
-                            reviews=counts.get(card.id, 0),
-                            source_path=paths.get(card.source_id) if card.source_id else None)
+    for entry, data in zip(queue.entries, cards, strict=True):
         data["retrievability"] = round(entry.retrievability, 4)  # on the queue's day
         data["overdue_days"] = entry.overdue_days
         data["last_rating"] = rating_name(entry.last_rating)
@@ -278,8 +260,3 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
         result.append(data)
     return result
 
-
-def load_parameters(conn: SqlConn) -> tuple[float, ...] | None:
-    """The stored FSRS parameters, None when py-fsrs's defaults apply."""
-    value = conn.scalar("SELECT value FROM setting WHERE key = :key", key="fsrs.parameters")
-    return tuple(json.loads(value)) if value else None

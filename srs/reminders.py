@@ -32,8 +32,9 @@ from srs.cardview import CardLike, CardRow
 from srs.channels import LOG, Notice, PermanentDeliveryError, channel_id
 from srs.clock import UTC, DayClock
 from srs.i18n import _
-from srs.queue import Queue, build_queue, card_rows
+from srs.queue import Queue, build_queue
 from srs.sql import SqlConn
+from srs.store import card_rows
 from srs.text import one_line
 
 if TYPE_CHECKING:

@@ -78,15 +78,20 @@ def stored_state(conn: SqlConn, row: tuple[Any, ...]) -> tuple[CardState, Any]:
                       conn.moment(last)), last_day)
 
 
-def step_row(conn: SqlConn, review_id: int, step: ReviewStep | None) -> dict[str, Any]:
-    """The parameters of STORE_STEP for one review (None clears a step)."""
+def step_values(conn: SqlConn, step: ReviewStep | None) -> dict[str, Any]:
+    """A review's step columns as stored (None clears a step)."""
     if step is None:
-        return {"id": review_id, "study_day": None, "prior_state": None, "elapsed_days": None,
+        return {"study_day": None, "prior_state": None, "elapsed_days": None,
                 "retrievability": None, "stability": None, "difficulty": None}
-    return {"id": review_id, "study_day": conn.day_value(step.study_day),
+    return {"study_day": conn.day_value(step.study_day),
             "prior_state": step.prior_state, "elapsed_days": step.elapsed_days,
             "retrievability": step.retrievability, "stability": step.stability,
             "difficulty": step.difficulty}
+
+
+def step_row(conn: SqlConn, review_id: int, step: ReviewStep | None) -> dict[str, Any]:
+    """The parameters of STORE_STEP for one review (None clears a step)."""
+    return {"id": review_id, **step_values(conn, step)}
 
 
 @dataclass
@@ -200,13 +205,9 @@ def mark_clock(conn: SqlConn, clock: DayClock) -> None:
     """Record that the stored schedule follows `clock` (nothing to record without cards)."""
     if conn.scalar("SELECT id FROM card LIMIT 1") is None:
         return
-    value = json.dumps(_marker(clock))
-    if conn.scalar("SELECT value FROM setting WHERE key = :key", key=CLOCK_KEY) is None:
-        conn.run("INSERT INTO setting (key, value) VALUES (:key, :value)",
-                 key=CLOCK_KEY, value=value)
-    else:
-        conn.run("UPDATE setting SET value = :value WHERE key = :key",
-                 key=CLOCK_KEY, value=value)
+    from srs.store import store_setting
+
+    store_setting(conn, CLOCK_KEY, _marker(clock))
 
 
 def _move_dated_events(conn: SqlConn, before: DayClock, after: DayClock) -> None:

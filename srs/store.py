@@ -8,18 +8,53 @@ SQLAlchemy Core (srs/sql.py).
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Any
 
-from srs.cardview import CardRow
+from srs.cardview import CARD_COLUMNS, CardRow
 from srs.errors import CardNotFound
 from srs.i18n import _
-from srs.queue import card_rows, load_parameters
 from srs.sql import SqlConn
 
 PARAMETERS_KEY = "fsrs.parameters"
 
-__all__ = ["PARAMETERS_KEY", "card_row", "card_rows", "load_parameters", "load_setting",
-           "review_counts", "source_paths", "store_setting", "delete_setting"]
+
+def cards_from_rows(conn: SqlConn, rows: list[tuple[Any, ...]]) -> list[CardRow]:
+    """CardRows from rows of CARD_COLUMNS; the days and moments they share (a log's
+    dates) are read once."""
+    days: dict[Any, date] = {}
+    moments: dict[Any, datetime | None] = {None: None}
+
+    def day(stored: Any) -> date:
+        found = days.get(stored)
+        if found is None:
+            found = days[stored] = conn.day(stored)
+        return found
+
+    def moment(stored: Any) -> datetime | None:
+        if stored in moments:
+            return moments[stored]
+        found = moments[stored] = conn.moment(stored)
+        return found
+
+    return [CardRow(card_id, topic, notes, section, day(learned_on), source_id, source_line,
+                    state, step, stability, difficulty, day(due), moment(last_review),
+                    bool(suspended), bool(in_log), merged_into)
+            for (card_id, topic, notes, section, learned_on, source_id, source_line, state,
+                 step, stability, difficulty, due, last_review, suspended, in_log,
+                 merged_into) in rows]
+
+
+def card_rows(conn: SqlConn, ids: list[int]) -> dict[int, CardRow]:
+    """Cards by id."""
+    rows = conn.all_in(f"SELECT {CARD_COLUMNS} FROM card WHERE id IN ({{ids}})", ids)
+    return {card.id: card for card in cards_from_rows(conn, rows)}
+
+
+def load_parameters(conn: SqlConn) -> tuple[float, ...] | None:
+    """The stored FSRS parameters, None when py-fsrs's defaults apply."""
+    value = conn.scalar("SELECT value FROM setting WHERE key = :key", key=PARAMETERS_KEY)
+    return tuple(json.loads(value)) if value else None
 
 
 def card_row(conn: SqlConn, card_id: int, *, follow_merge: bool = False) -> CardRow:

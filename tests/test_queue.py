@@ -13,9 +13,10 @@ from srs.cardview import CardRow, card_state
 from srs.clock import DayClock
 from srs.db import open_database
 from srs.engine import Engine, SchedulerSettings
-from srs.queue import build_queue, card_rows
+from srs.queue import build_queue
 from srs.schema import SCHEMA_HEAD
 from srs.sql import SQLITE_STAMP, open_sqlite, reading
+from srs.store import card_rows
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
