@@ -92,8 +92,8 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except SrsError as err:
             raise click.ClickException(str(err)) from None
-        except (click.ClickException, click.Abort, click.exceptions.Exit):
-            raise
+        except (click.ClickException, click.Abort, click.exceptions.Exit, BrokenPipeError):
+            raise  # a reader that stopped reading (`| head`): click ends quietly, status 1
         except Exception as err:  # noqa: BLE001 - the edge: one line, never a traceback
             raise click.ClickException(_explained(err, ctx)) from None
 

@@ -230,3 +230,24 @@ def test_a_typo_names_the_nearest_command_in_one_line(run: Run, args: tuple[str,
     assert result.exit_code == 2
     assert result.stderr == message + "\n"
     assert result.stdout == ""
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(imported: list[str],
+                                                              srs_home: Path) -> None:
+    """`review cards | head -1`: the output's reader is gone before everything is written;
+    that is no error of the database's, and nothing is said about it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SRS_HOME": str(srs_home)}
+    for args in (("cards", "--json"), ("stats",), ("export", "--format", "json")):
+        read, write = os.pipe()
+        os.close(read)  # nobody will ever read
+        with os.fdopen(write, "wb") as out:
+            done = subprocess.run([sys.executable, "-m", "cli", *args], stdout=out,
+                                  stderr=subprocess.PIPE, env=env, timeout=120,
+                                  cwd=Path(__file__).resolve().parent.parent)
+        assert done.returncode == 1, args
+        assert done.stderr == b"", (args, done.stderr)
+    assert dump(srs_home) == imported
