@@ -81,7 +81,10 @@ _T = re.compile(r"(\d)[Tt](\d)")  # 2026-06-17T14:30
 _DECORATED = re.compile(r"[\[<*_`~]")
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[A-Za-z]")
-_WIDE = str.maketrans("０１２３４５６７８９／－．：～", "0123456789/-.:~")
+# Full-width digits and signs, and the hyphens an editor or a keyboard layout puts in a
+# date for "-" (U+2010, the non-breaking U+2011), as the ASCII a date is read in; one
+# character for one, so positions in the text stay where they were.
+_WIDE = str.maketrans("０１２３４５６７８９／－．：～\u2010\u2011", "0123456789/-.:~--")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
@@ -289,11 +292,17 @@ def parts_of(match: re.Match[str], style: FileStyle) -> tuple[int | None, int, i
     raise ValueError("not a date match")
 
 
+def plain_digits(text: str) -> str:
+    """`text` with full-width digits and signs and Unicode hyphens as ASCII (one character
+    for one: positions stay)."""
+    return text if text.isascii() else text.translate(_WIDE)
+
+
 def find_dates(text: str, style: FileStyle = FileStyle()
                ) -> list[tuple[int, int, int | None, int, int]]:
     """Every date inside a longer text: (start, end, year or None, month, day), in order."""
     return [(match.start(), match.end(), *parts_of(match, style))
-            for match in _ANY_DATE.finditer(text)]
+            for match in _ANY_DATE.finditer(plain_digits(text))]
 
 
 _SLASH_DOT = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})(?![\d])")

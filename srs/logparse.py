@@ -34,6 +34,7 @@ from srs.logdates import (
     day_first_in,
     find_dates,
     parts_of,
+    plain_digits,
     read_date,
     read_iso,
     year_in,
@@ -808,6 +809,7 @@ class _Reader:
         `lenient`: a cell of an attempt column, whose remarks ("一次AC") are not read.
         """
         found: list[SelfTest] = []
+        text = plain_digits(text)
         quick = self._quick_self_tests(text, learned, plan_column)
         if quick is not None:
             return quick

@@ -796,3 +796,19 @@ def test_a_yearless_february_29_is_the_next_one_after_the_learned_date() -> None
     assert [row.self_tests for row in result.rows] == [
         (SelfTest(D(2024, 2, 29), 3),), (SelfTest(D(2024, 2, 29), 3),)]
     assert result.warnings == []
+
+
+def test_dates_with_unicode_hyphens_and_full_width_digits_are_dates() -> None:
+    # Some editors and keyboard layouts type U+2011 (non-breaking hyphen) or U+2010 for
+    # "-", and Chinese input methods full-width digits, in dates and in self-test cells.
+    text = ("| Date | Topic | Self-test |\n|---|---|---|\n"
+            "| 2026\u201110\u201127 | Sets | ✅ 2026\u201110\u201130 |\n"
+            "| 2026\u201010\u201028 | Maps | ❌ 10\u201131 |\n"
+            "| ２０２６－１０－２９ | 集合论 | ✅ １１－０２ |\n")
+    result = parse_log(text)
+    assert result.warnings == []
+    assert [(row.topic, row.learned_on, row.self_tests) for row in result.rows] == [
+        ("Sets", D(2026, 10, 27), (SelfTest(D(2026, 10, 30), 3),)),
+        ("Maps", D(2026, 10, 28), (SelfTest(D(2026, 10, 31), 1),)),
+        ("集合论", D(2026, 10, 29), (SelfTest(D(2026, 11, 2), 3),)),
+    ]
