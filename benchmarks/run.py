@@ -608,20 +608,24 @@ def step_changed_row(bench: Bench, size: int, log_file: Path, text: str, home: P
         measure.status, measure.note = "skipped", "no row with a marked self-test"
         return
     changed_text, line = changed
-    scratch = bench.work / f"n{size}" / "changed"
+    # Each run starts from the home as the first import left it, at the same place: the
+    # import's memo belongs to that database, at that path.
+    kept = copy_home(home, bench.work / f"n{size}" / "changed")
 
     def once() -> float:
-        target = copy_home(home, scratch)
+        copy_home(kept, home)
         log_file.write_text(changed_text, encoding="utf-8")
         try:
-            return run_once([REVIEW, "import", str(log_file)], env_for(target))[0]
+            return run_once([REVIEW, "import", str(log_file)], env_for(home))[0]
         finally:
             log_file.write_text(text, encoding="utf-8")
 
-    repeat(measure, runs, budget / 2, once)
+    try:
+        repeat(measure, runs, budget / 2, once)
+    finally:
+        copy_home(kept, home)
+        shutil.rmtree(kept)
     measure.note = (f"line {line}: its first ✅ self-test made ❌; " + measure.note).strip("; ")
-    if scratch.exists():
-        shutil.rmtree(scratch)
 
 
 def step_anki(bench: Bench, size: int, home: Path, work: Path) -> None:

@@ -39,7 +39,7 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
         review import notes/*.md --dry-run
     """
     from srs.errors import SrsError
-    from srs.importer import import_parsed, import_salt, log_options, read_logs
+    from srs.importer import Memos, import_parsed, import_salt, log_options, read_logs
 
     def known(files: list[Path]) -> dict[str, tuple[str, str | None]]:
         """Digests of the last import, to skip parsing unchanged files (not for a new db)."""
@@ -54,8 +54,10 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
 
     # --dry-run shows every row and --strict checks every warning, so both read it all.
     options = log_options(app.config, app.clock.day_of(app.now()))
-    files = read_logs(list(paths), salt=import_salt(app.clock, options),
-                      known=None if dry_run or strict else known, options=options)
+    salt = import_salt(app.clock, options)
+    memos = Memos(app.paths.state_dir / "memo", app.url)
+    files = read_logs(list(paths), salt=salt, known=None if dry_run or strict else known,
+                      options=options, memos=memos)
     warnings = [w for file in files if file.parsed for w in file.parsed.warnings]
     if strict and warnings:
         raise SrsError(
@@ -83,6 +85,7 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
         report = _rolled_back(app, run)
     else:
         report = app.write(run)
+        memos.keep(files, salt)
 
     if as_json:
         print_json(report.to_json())

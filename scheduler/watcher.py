@@ -48,6 +48,7 @@ def reimport(app: App, path: str, *, now: datetime, baseline: Counter[str] | Non
     None when they are not known (any readable file is then taken).
     """
     from srs.importer import (
+        Memos,
         import_parsed,
         import_salt,
         read_logs,
@@ -61,8 +62,9 @@ def reimport(app: App, path: str, *, now: datetime, baseline: Counter[str] | Non
 
     try:
         # An unchanged file is not even parsed: a 100,000-row log costs its digest only.
-        files = read_logs([path], salt=import_salt(app.clock, options), known=known,
-                          options=options)
+        salt = import_salt(app.clock, options)
+        memos = Memos(app.paths.state_dir / "memo", app.url)
+        files = read_logs([path], salt=salt, known=known, options=options, memos=memos)
     except LogFileError as err:
         return Reimport(path, "unreadable", str(err))
     parsed = files[0].parsed
@@ -79,6 +81,7 @@ def reimport(app: App, path: str, *, now: datetime, baseline: Counter[str] | Non
                             warnings=baseline)
     report = app.write(lambda conn: import_parsed(conn, files, engine=app.engine(conn),
                                                   now=now))
+    memos.keep(files, salt)
     return Reimport(path, "imported", created=report.cards_created,
                     updated=report.cards_updated, warnings=warnings)
 

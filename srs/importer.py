@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from srs.clock import DayClock
 from srs.errors import SrsError
 from srs.i18n import _
-from srs.logparse import LogOptions, ParseResult, ParseWarning, normalise_topic
+from srs.logparse import LogOptions, ParseMemo, ParseResult, ParseWarning, normalise_topic
 from srs.logparse import LogRow as ParsedRow
 from srs.sql import SqlConn
 
@@ -104,6 +105,34 @@ def row_keys(rows: list[ParsedRow], *, raw: bool = False) -> list[str]:
         keys.append(f"{ident[0]}|{row.learned_on}|{seen[ident]}")
         seen[ident] += 1
     return keys
+
+
+TableMemos = dict[int, dict[str, Any]]  # study table -> its rows' keys and digests, ...
+DIGEST_WIDTH = 20  # hex digits of a row's digest
+
+
+def _keys(memo: dict[str, Any]) -> list[str]:
+    """The keys of a table's studied rows, as a memo keeps them (one string)."""
+    text = memo["keys"]
+    return text.split("\n") if text else []
+
+
+def _digests(memo: dict[str, Any]) -> list[str]:
+    text = memo["digests"]
+    return [text[at:at + DIGEST_WIDTH] for at in range(0, len(text), DIGEST_WIDTH)]
+
+
+def _row_digest(row: ParsedRow, key: str, today: date) -> str:
+    """Everything of a row an import writes, as read on `today`; "" for a row that may
+    read differently later today (dated today with a time: it may still be ahead)."""
+    assert row.learned_on is not None
+    if row.learned_at is not None and row.learned_on >= today:
+        return ""
+    tests = [(test.on.toordinal(), test.rating, test.planned or test.on > today)
+             for test in row.self_tests]
+    text = repr((key, row.line, row.topic, row.notes, row.section, row.learned_on.toordinal(),
+                 row.learned_at, row.learned_rating, row.is_review, row.review_target, tests))
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
 class _Resolver:
@@ -343,9 +372,14 @@ class _FileImport:
 
     def __init__(self, conn: SqlConn, parsed: ParseResult, text_hash: str, path: str,
                  engine: Engine, now: datetime, report: ImportReport,
-                 resolver: _Resolver, merged: dict[int, int], dry_run: bool) -> None:
+                 resolver: _Resolver, merged: dict[int, int], dry_run: bool,
+                 previous: TableMemos | None = None) -> None:
         self.conn, self.parsed, self.engine = conn, parsed, engine
         self.dry_run = dry_run
+        # The last import's memo of this file, when the database is as that import left
+        # it: only the rows that read differently from then are compared and written.
+        self.previous = previous
+        self.kept: TableMemos = {}  # this import's memo
         self.clock, self.now, self.report, self.resolver = engine.clock, now, report, resolver
         self.hash, self.path, self.merged = text_hash, path, merged
         self.dates = _Dates(engine.clock, now)
@@ -378,39 +412,66 @@ class _FileImport:
                 "INSERT INTO log_source (path, content_hash) VALUES (:path, '')",
                 path=self.path)
         self.source_id = source_id
-        mapping = {
-            key: _Mapped(lr_id, card_id, kind, line, bool(present))
-            for lr_id, key, card_id, kind, line, present in conn.all(
-                "SELECT id, key, card_id, kind, line, present FROM log_row "
-                "WHERE source_id = :source", source=source_id)
-        }
-        existing: dict[int, dict[str, _Existing]] = {}
-        if mapping:
-            for (rid, row_id, entry, card_id, at, rating, undone, origin, kind, due_set,
-                 note) in conn.all(
-                    "SELECT r.id, r.log_row_id, r.log_entry, r.card_id, r.at, r.rating, "
-                    "r.undone_at, r.source, r.kind, r.due_set, r.note "
-                    "FROM review r JOIN log_row l ON l.id = r.log_row_id "
-                    "WHERE l.source_id = :source", source=source_id):
-                existing.setdefault(row_id, {})[entry] = _Existing(
-                    rid, card_id, at, rating, undone is not None, origin, kind, due_set, note)
-        own_cards = {
-            cid: (topic, notes, section, line, bool(in_log))
-            for cid, topic, notes, section, line, in_log in conn.all(
-                "SELECT id, topic, notes, section, source_line, in_log FROM card "
-                "WHERE source_id = :source", source=source_id)
-        } if mapping else {}
         dated = [row for row in self.parsed.rows
                  if row.studied and row.learned_on is not None and not row.skip]
         self.future = [row for row in dated if self.dates.is_future(row)]
         studied = [row for row in dated if not self.dates.is_future(row)]
         keys = row_keys(studied)
+        digests = self._keep(studied, keys)
+        if self.previous is None:
+            mapping = {
+                key: _Mapped(lr_id, card_id, kind, line, bool(present))
+                for lr_id, key, card_id, kind, line, present in conn.all(
+                    "SELECT id, key, card_id, kind, line, present FROM log_row "
+                    "WHERE source_id = :source", source=source_id)
+            }
+            todo = list(zip(studied, keys, strict=True))
+        else:
+            # Only the tables read again can hold a row that changed (or left the log).
+            before: dict[str, str] = {}
+            for index, memo in self.previous.items():
+                if index not in self.parsed.reused:
+                    before.update(zip(_keys(memo), _digests(memo), strict=True))
+            todo = [(row, key) for row, key in zip(studied, keys, strict=True)
+                    if not digests[key] or before.get(key) != digests[key]]
+            now_there = set(keys)
+            wanted = [key for _row, key in todo] + [key for key in before
+                                                     if key not in now_there]
+            mapping = {
+                key: _Mapped(lr_id, card_id, kind, line, bool(present))
+                for lr_id, key, card_id, kind, line, present in conn.all_in(
+                    "SELECT id, key, card_id, kind, line, present FROM log_row "
+                    "WHERE source_id = :source AND key IN ({ids})", wanted, source=source_id)
+            }
+        existing: dict[int, dict[str, _Existing]] = {}
+        if mapping:
+            review_sql = ("SELECT r.id, r.log_row_id, r.log_entry, r.card_id, r.at, r.rating, "
+                          "r.undone_at, r.source, r.kind, r.due_set, r.note "
+                          "FROM review r JOIN log_row l ON l.id = r.log_row_id ")
+            found = conn.all(review_sql + "WHERE l.source_id = :source", source=source_id) \
+                if self.previous is None else conn.all_in(
+                    review_sql + "WHERE r.log_row_id IN ({ids})",
+                    [mapping[key].id for _row, key in todo if key in mapping])
+            for (rid, row_id, entry, card_id, at, rating, undone, origin, kind, due_set,
+                 note) in found:
+                existing.setdefault(row_id, {})[entry] = _Existing(
+                    rid, card_id, at, rating, undone is not None, origin, kind, due_set, note)
+        card_sql = ("SELECT id, topic, notes, section, source_line, in_log FROM card "
+                    "WHERE source_id = :source")
+        own_cards = {
+            cid: (topic, notes, section, line, bool(in_log))
+            for cid, topic, notes, section, line, in_log in (
+                conn.all(card_sql, source=source_id) if self.previous is None else
+                conn.all_in(card_sql + " AND id IN ({ids})",
+                            sorted({m.card_id for m in mapping.values()}), source=source_id))
+        } if mapping else {}
         # The keys earlier versions made matter only for a row not found by its own key.
-        legacy = row_keys(studied, raw=True) if mapping and any(
-            key not in mapping for key in keys) else keys
+        legacy = [key for _row, key in todo]
+        if mapping and self.previous is None and any(key not in mapping for key in keys):
+            legacy = row_keys(studied, raw=True)
         renamed = []
         planned = []
-        for row, key, old_key in zip(studied, keys, legacy, strict=True):
+        for (row, key), old_key in zip(todo, legacy, strict=True):
             mapped = mapping.get(key)
             if mapped is None and old_key != key and old_key in mapping:
                 mapped = mapping.pop(old_key)  # the key an earlier version made of the row
@@ -426,7 +487,7 @@ class _FileImport:
                       self.line_updates)
         ids = self._allocate_ids(planned)
         self._write_rows(planned, ids, existing)
-        seen = {p.key for p in planned}
+        seen = set(keys)
         gone_rows = [m for key, m in mapping.items() if key not in seen]
         self._mark_gone(gone_rows, own_cards)
         self._replay({ids.get(ref, ref) for ref in self.dirty})
@@ -434,8 +495,56 @@ class _FileImport:
         self.report.no_longer_in_log.extend(_gone_cards(conn, source_id))
         conn.run("UPDATE log_source SET content_hash = :hash, imported_at = :now, "
                  "summary = :summary WHERE id = :id", hash=self.hash, now=self.stamp_now,
-                 summary=_summary(self.parsed, self.dates.today, len(self.future)),
-                 id=source_id)
+                 summary=self._summary(), id=source_id)
+
+    def _keep(self, studied: list[ParsedRow], keys: list[str]) -> dict[str, str]:
+        """This import's memo of each table (its rows' keys and digests, its planned rows,
+        the day it reads differently); the digest of each studied row by key."""
+        parsed, today = self.parsed, self.dates.today
+        kept: TableMemos = {}
+        table_keys: dict[int, list[str]] = {}
+        table_digests: dict[int, list[str]] = {}
+        for index in range(parsed.tables):
+            if index in parsed.reused:
+                assert self.previous is not None
+                kept[index] = self.previous[index]
+            else:
+                kept[index] = {"keys": "", "digests": "", "future": 0, "again": None}
+                table_keys[index], table_digests[index] = [], []
+        digests = {}
+        for row, key in zip(studied, keys, strict=True):
+            digest = digests[key] = _row_digest(row, key, today)
+            table_keys[row.table].append(key)
+            table_digests[row.table].append(digest or "-" * DIGEST_WIDTH)
+        for index, listed in table_keys.items():
+            kept[index]["keys"] = "\n".join(listed)
+            kept[index]["digests"] = "".join(table_digests[index])
+        for row in self.future:
+            kept[row.table]["future"] += 1
+        again: dict[int, date] = {}
+        for row in parsed.rows:
+            day = read_again_on(row, today)
+            if day is not None and (row.table not in again or day < again[row.table]):
+                again[row.table] = day
+        for index, day in again.items():
+            kept[index]["again"] = day.isoformat()
+        self.kept = kept
+        return digests
+
+    def _summary(self) -> str:
+        """What the last import of the file read, as stored with it."""
+        def dump(items: list[ParseWarning]) -> list[list[Any]]:
+            return [[w.file, w.line, w.message] for w in items]
+
+        parsed = self.parsed
+        rows, pending, skipped = parsed.counts
+        days = [memo["again"] for memo in self.kept.values() if memo["again"]]
+        return json.dumps({"rows": rows, "pending": pending,
+                           "planned": sum(int(memo["future"]) for memo in self.kept.values()),
+                           "skipped": skipped,
+                           "warnings": dump(parsed.warnings), "notes": dump(parsed.notes),
+                           "read_again_on": min(days, default=None)},
+                          ensure_ascii=False)
 
     def _plan_row(self, row: ParsedRow, key: str, mapped: _Mapped | None,
                   own_cards: dict[int, tuple[str, str, str, int | None, bool]]) -> _PlannedRow:
@@ -634,21 +743,27 @@ class _FileImport:
 
     def _report(self, planned: list[_PlannedRow], ids: dict[int, int]) -> None:
         report = self.report
+        created = updated = unchanged = 0
         for plan in planned:
             if plan.kind == "review":
                 continue
             if plan.created:
-                report.cards_created += 1
+                created += 1
             elif plan.changed or plan.history_changed:
-                report.cards_updated += 1
+                updated += 1
             else:
-                report.cards_unchanged += 1
-        report.planned += len(self.future)
-        for row in self.parsed.rows:
-            if row.skip == "rest" or row.skip.startswith("repeat:"):
-                report.skipped += 1
-            elif not row.studied:
-                report.pending += 1
+                unchanged += 1
+        if self.previous is not None:  # the rows not compared are unchanged
+            unchanged = int(self.conn.scalar(
+                "SELECT count(*) FROM log_row WHERE source_id = :source AND present = :yes "
+                "AND kind = 'card'", source=self.source_id, yes=True) or 0) - created - updated
+        report.cards_created += created
+        report.cards_updated += updated
+        report.cards_unchanged += unchanged
+        report.planned += sum(int(memo["future"]) for memo in self.kept.values())
+        _rows, pending, skipped = self.parsed.counts
+        report.pending += pending
+        report.skipped += skipped
         if self.dry_run:
             self._outcomes(planned, ids)
 
@@ -748,7 +863,8 @@ def import_parsed(conn: SqlConn, files: Sequence[Iterable[Any]], *,
         card_id: into for card_id, into in conn.all(
             "SELECT id, merged_into FROM card WHERE merged_into IS NOT NULL")
     } if changed else {}
-    for path, parsed, text_hash in files:
+    for file in files:
+        path, parsed, text_hash = file
         if parsed is None:
             _report_unchanged(conn, path, report)
             continue
@@ -758,8 +874,14 @@ def import_parsed(conn: SqlConn, files: Sequence[Iterable[Any]], *,
             moved = adopt_moved_log(conn, Path(path), parsed, engine.clock, now)
             if moved is not None:
                 report.moved.append({"from": moved, "to": str(path)})
-        _FileImport(conn, parsed, text_hash, str(path), engine, now, report,
-                    resolver, merged, dry_run).run()
+        previous = getattr(file, "previous", None)
+        if parsed.reused and previous is None:
+            raise AssertionError("a partial reading without the last import's memo")
+        sync = _FileImport(conn, parsed, text_hash, str(path), engine, now, report,
+                           resolver, merged, dry_run, previous)
+        sync.run()
+        if isinstance(file, LogFile):
+            file.kept = sync.kept
         if progress is not None:
             progress(len(parsed.rows))
     if dry_run:
@@ -845,6 +967,9 @@ class LogFile:
     digest: str
     parsed: ParseResult | None  # None: the same bytes were imported last time
     name: str = ""  # as the person named it
+    # The last import's memo of the file's tables, when the database is as it left them.
+    previous: TableMemos | None = None
+    kept: TableMemos | None = None  # this import's, once it has run
 
     def __iter__(self) -> Any:  # (path, parsed, digest), as import_parsed takes them
         return iter((self.path, self.parsed, self.digest))
@@ -854,18 +979,91 @@ def file_digest(data: bytes, salt: str) -> str:
     return hashlib.sha256(f"{IMPORT_VERSION}\0{salt}\0".encode() + data).hexdigest()
 
 
+MEMO_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Memos:
+    """Where the memo of each log's last import is kept: a file per database and log.
+
+    A memo says how each table of the log read and what its rows were, so that the next
+    import reads and compares only what changed. It is derived data: it counts only while
+    the database still holds the digest of the import that wrote it (so a failed import,
+    a restore, another device or a deleted memo just mean a whole reading), and it is
+    written after the import is committed.
+    """
+
+    folder: Path
+    database: str  # the database's URL
+
+    def file(self, log: Path) -> Path:
+        name = hashlib.sha256(f"{self.database}\0{log}".encode()).hexdigest()[:32]
+        return self.folder / f"{name}.json"
+
+    def load(self, log: Path, digest: str, salt: str
+             ) -> tuple[ParseMemo, TableMemos] | None:
+        """The memo of the import that left `digest` in the database; None if there is none
+        (or it is not one this version wrote)."""
+        try:
+            data = json.loads(self.file(log).read_bytes())
+            if (data.get("version"), data.get("digest"), data.get("salt")) != (
+                    MEMO_VERSION, digest, salt):
+                return None
+            parse = ParseMemo.from_json(data["parse"])
+            tables = {int(index): memo for index, memo in data["tables"].items()}
+            if set(tables) != {read.index for read in parse.tables if read.index >= 0}:
+                return None
+            for memo in tables.values():
+                if len(memo["digests"]) != DIGEST_WIDTH * len(_keys(memo)):
+                    return None
+                int(memo["future"])
+            return parse, tables
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def keep(self, files: Sequence[LogFile], salt: str) -> None:
+        """Write the memo of each file this import read (a failure only costs the next
+        import a whole reading)."""
+        import os
+        import tempfile
+
+        for log in files:
+            if log.parsed is None or log.parsed.memo is None or log.kept is None:
+                continue
+            target = self.file(log.path)
+            data = {"version": MEMO_VERSION, "digest": log.digest, "salt": salt,
+                    "parse": log.parsed.memo.to_json(),
+                    "tables": {str(index): memo for index, memo in log.kept.items()}}
+            try:
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".memo-", suffix=".tmp", dir=self.folder)
+                try:
+                    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+                    with os.fdopen(fd, "w", encoding="utf-8") as out:
+                        out.write(text)
+                    os.replace(tmp, target)
+                except BaseException:
+                    with suppress(OSError):
+                        os.unlink(tmp)
+                    raise
+            except OSError:
+                with suppress(OSError):
+                    target.unlink()
+
+
 Known = dict[str, tuple[str, str | None]]  # path -> (digest, the day its reading may change)
 
 
 def read_logs(paths: list[str], *, salt: str = "",
               known: Callable[[list[Path]], Known] | None = None,
-              options: LogOptions | None = None) -> list[LogFile]:
+              options: LogOptions | None = None, memos: Memos | None = None) -> list[LogFile]:
     """Read every file first, so a bad one stops the import before anything is written.
 
     `known` gives the digests stored by the last import; a file whose digest is unchanged
     is not parsed again (at 100,000 rows parsing is most of an unchanged re-import), unless
     the day has come when reading it gives something new (a planned row's date, a new year
-    for dates without one).
+    for dates without one). With `memos`, a changed file is read again only in the tables
+    that changed (or whose context did) since its last import.
     """
     from srs.logparse import parse_log_bytes, read_log_bytes
 
@@ -882,8 +1080,12 @@ def read_logs(paths: list[str], *, salt: str = "",
         last, until = stored.get(str(path), ("", None))
         fresh = last == digest and (until is None or today is None
                                     or today < date.fromisoformat(until))
-        parsed = None if fresh else parse_log_bytes(data, name, options)
-        files.append(LogFile(path, digest, parsed, name))
+        if fresh:
+            files.append(LogFile(path, digest, None, name))
+            continue
+        memo = memos.load(path, last, salt) if memos is not None and last else None
+        parsed = parse_log_bytes(data, name, options, memo[0] if memo else None)
+        files.append(LogFile(path, digest, parsed, name, memo[1] if memo else None))
     return files
 
 
@@ -900,27 +1102,15 @@ def stored_digests(conn: SqlConn, paths: list[Path]) -> Known:
     return found
 
 
-def read_again_on(parsed: ParseResult, today: date) -> date | None:
-    """The first day the same log would read differently: a planned date comes, or a year
-    begins for dates whose year was taken from the current one."""
-    days = [row.learned_on for row in parsed.rows if row.learned_on and row.learned_on > today]
-    days += [test.on for row in parsed.rows for test in row.self_tests if test.on > today]
-    if any(row.year_from in ("this year", "last year") for row in parsed.rows):
+def read_again_on(row: ParsedRow, today: date) -> date | None:
+    """The first day a row would read differently: a planned date comes, or a year begins
+    for a date whose year was taken from the current one."""
+    days = [test.on for test in row.self_tests if test.on > today]
+    if row.learned_on and row.learned_on > today:
+        days.append(row.learned_on)
+    if row.year_from in ("this year", "last year"):
         days.append(date(today.year + 1, 1, 1))
     return min(days, default=None)
-
-
-def _summary(parsed: ParseResult, today: date, planned: int) -> str:
-    def dump(items: list[ParseWarning]) -> list[list[Any]]:
-        return [[w.file, w.line, w.message] for w in items]
-
-    again = read_again_on(parsed, today)
-    return json.dumps({"rows": len(parsed.rows), "pending": len(parsed.pending),
-                       "planned": planned,
-                       "skipped": sum(1 for row in parsed.rows if row.skip),
-                       "warnings": dump(parsed.warnings), "notes": dump(parsed.notes),
-                       "read_again_on": again.isoformat() if again else None},
-                      ensure_ascii=False)
 
 
 def stored_warnings(conn: SqlConn, path: Path) -> list[ParseWarning]:

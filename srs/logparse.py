@@ -17,9 +17,10 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, time
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from srs.errors import LogFileError
 from srs.i18n import _
@@ -140,6 +141,18 @@ class ParseResult:
     notes: list[ParseWarning] = field(default_factory=list)
     tables: int = 0
     table_info: list[TableInfo] = field(default_factory=list)
+    # Reading with a memo of the last reading: the study tables taken as read then, whose
+    # rows are not in `rows` (they read as they did), and the memo of this reading.
+    reused: set[int] = field(default_factory=set)
+    reads: list["_TableRead"] = field(default_factory=list)
+    memo: "ParseMemo | None" = None
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """Rows read, pending and skipped, in every table (reused ones too)."""
+        return (sum(read.counts[0] for read in self.reads),
+                sum(read.counts[1] for read in self.reads),
+                sum(read.counts[2] for read in self.reads))
 
     @property
     def studied(self) -> list[LogRow]:
@@ -252,11 +265,36 @@ class _RawTable:
 
     line: int  # the header's line (1-based)
     header: list[str]
-    rows: list[tuple[int, list[str]]]
     section: str
     heading_year: int | None
     heading_line: int
     heading_date: date | None  # a full date in the nearest heading above
+    lines: list[str]  # the file's lines: the table's rows are split into cells on demand
+    end: int  # the index of the line after its last row
+
+    @cached_property
+    def rows(self) -> list[tuple[int, list[str]]]:
+        """(line, cells) of each row, as wide as the header (comment lines left out)."""
+        width = len(self.header)
+        rows = []
+        for number in range(self.line + 1, self.end):  # self.line: the header's index + 1
+            row_line = self.lines[number]
+            if "<!--" in row_line:
+                continue  # a marker kept inside the table
+            cells = split_cells(row_line)
+            if len(cells) != width:
+                cells = (cells + [""] * width)[:width]
+            rows.append((number + 1, cells))
+        return rows
+
+    @cached_property
+    def digest(self) -> str:
+        """What the table's reading depends on in its own text and the headings above it."""
+        import hashlib
+
+        context = f"{self.section}\0{self.heading_year}\0{self.heading_line}\0{self.heading_date}"
+        text = "\n".join(self.lines[self.line - 1:self.end])
+        return hashlib.blake2b((context + "\0" + text).encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -340,25 +378,21 @@ def _find_tables(lines: list[str]) -> _Document:
             and is_delimiter(lines[index + 1], len(split_cells(line)))
         ):
             header = split_cells(line)
-            width = len(header)
-            rows = []
-            end = index + 2
-            while end < len(lines):
+            end, count = index + 2, len(lines)
+            while end < count:
                 row_line = lines[end]
-                if "<!--" in row_line:
-                    if _is_comment_line(row_line):  # a marker kept inside a table
-                        end += 1
-                        continue
+                if row_line[:1] == "|" and "<!--" not in row_line:
+                    end += 1  # the common case: a row that starts with its pipe
+                elif "<!--" in row_line:
+                    if not _is_comment_line(row_line):
+                        break
+                    end += 1  # a marker kept inside a table
+                elif ends_table(row_line):
                     break
-                if row_line[:1] != "|" and ends_table(row_line):
-                    break
-                cells = split_cells(row_line)
-                if len(cells) != width:
-                    cells = (cells + [""] * width)[:width]
-                rows.append((end + 1, cells))
-                end += 1
-            tables.append(_RawTable(index + 1, header, rows, section, year, year_line,
-                                    heading_date))
+                else:
+                    end += 1
+            tables.append(_RawTable(index + 1, header, section, year, year_line, heading_date,
+                                    lines, end))
             index = end
         else:
             if len(line) < 2000 and _YEARISH.search(line):
@@ -754,22 +788,73 @@ class _Reader:
     nearby: date | None = None
     nearby_line: int = 0
     next_text_date: int = 0
-    seen: dict[tuple[str, date], tuple[int, int]] = field(default_factory=dict)
-    unknown_status: dict[str, list[int]] = field(default_factory=dict)
-    unknown_mastery: dict[str, list[int]] = field(default_factory=dict)
+    # (topic, day number) -> (table, line) of the row that first had it
+    seen: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     full_dates: dict[str, DateReading] = field(default_factory=dict)
     assumed_year: int | None = None  # the year to give dates without any context
     nearby_assumed: bool = False  # the date above took its year from the current one
     assumed_root: int | None = None  # the year first assumed for this file's dates
     assumed_ahead: bool = False  # a studied row's assumed date lies after today
     file_marks: bool = False  # the file marks what is done with ✅ in topics or days
-    per_line: Counter[int] = field(default_factory=Counter)  # warnings given on each line
+    current: "_TableRead | None" = None  # the table being read
 
     def warn(self, line: int, message: str) -> None:
         # why: a cell of ten thousand unreadable words is one problem, not ten thousand lines
-        self.per_line[line] += 1
-        if self.per_line[line] <= WARNINGS_PER_LINE:
-            self.result.warnings.append(ParseWarning(self.file, line, message))
+        assert self.current is not None
+        per_line = self.current.per_line
+        per_line[line] = per_line.get(line, 0) + 1
+        if per_line[line] <= WARNINGS_PER_LINE:
+            self.current.warnings.append((line, message))
+
+    def state(self) -> tuple[int | None, int, bool]:
+        """What reading the next table depends on from the tables above it (besides the
+        topics already seen): the date above, its line, and whether its year was assumed."""
+        near = self.nearby.toordinal() if self.nearby is not None else None
+        return near, self.nearby_line, self.nearby_assumed
+
+    def read_table(self, raw: "_RawTable", roles: list[str], index: int) -> "_TableRead":
+        """Read one study table; what it gave besides its rows (which go to the result)."""
+        entry = self.state()
+        current = self.current = _TableRead(raw.digest, raw.line, index, entry, entry)
+        first = len(self.result.rows)
+        count = self.table(raw, roles, index)
+        rows = self.result.rows[first:]
+        current.exit = self.state()
+        current.info = TableInfo(raw.line, tuple(raw.header), tuple(roles), count, "", index)
+        current.counts = (len(rows), sum(1 for row in rows if not row.studied and not row.skip),
+                          sum(1 for row in rows if row.skip))
+        days = [row.learned_on for row in rows if row.learned_on is not None]
+        days += [test.on for row in rows for test in row.self_tests]
+        current.last_day = max(days).toordinal() if days else None
+        timed = [row.learned_on for row in rows
+                 if row.learned_on is not None and row.learned_at is not None]
+        current.timed_day = max(timed).toordinal() if timed else None
+        self.current = None
+        return current
+
+    def adopt(self, read: "_TableRead") -> bool:
+        """Take a table's earlier reading as this one's, when the topics seen above it lead
+        its rows to the same repeats; False when the table must be read again."""
+        seen, index = self.seen, read.index
+        keys = list(zip(read.key_text, read.key_day))
+        # The first line of each key in this table (reversed: a dict keeps the last value).
+        own = dict(zip(reversed(keys), zip(repeat(index), reversed(read.key_line))))
+        if own.keys() & seen.keys() or read.repeats:  # a topic and day of a table above
+            repeats = []
+            for key, line in zip(keys, read.key_line, strict=True):
+                first = seen.setdefault(key, (index, line))
+                if first[0] != index:
+                    repeats.append((line, first[1]))
+            if repeats != read.repeats:
+                return False
+        else:
+            seen.update(own)
+        near, self.nearby_line, self.nearby_assumed = read.exit
+        self.nearby = date.fromordinal(near) if near is not None else None
+        if self.assumed_root is None:
+            self.assumed_root = read.assumed_root
+        self.assumed_ahead = self.assumed_ahead or read.assumed_ahead
+        return True
 
     def _date(self, raw: _RawTable, line: int, text: str) -> DateReading | None:
         """A date cell; one written with its year reads the same wherever it is: kept."""
@@ -938,7 +1023,9 @@ class _Reader:
             except ValueError:
                 found = None
         else:
-            found, _source = _infer(month, day, self.context(raw, line))
+            found, source = _infer(month, day, self.context(raw, line))
+            if source in ("this year", "last year") and self.current is not None:
+                self.current.today_used = True
         remark = (text[:start] + " " + text[end:]).strip(" \t,，;；:：-—")
         return found, remark
 
@@ -1012,7 +1099,8 @@ class _Reader:
             status_text = cells[col["status"]]
             status = _status(status_text, self.options.done_words, self.options.pending_words)
             if status.kind == "unknown":
-                self.unknown_status.setdefault(status_text.strip(), []).append(line)
+                assert self.current is not None
+                self.current.unknown_status.setdefault(status_text.strip(), []).append(line)
             return status.kind == "done", status_text
         if shape.marks_decide:
             marked = [cells[c] for c in (col.get("topic"), col.get("index")) if c is not None]
@@ -1059,11 +1147,16 @@ class _Reader:
         if learned is not None:
             assumed = date_from in ("this year", "last year") or (
                 self.nearby_assumed and date_from is not None and date_from.startswith("line:"))
-            if assumed and self.assumed_root is None:
-                self.assumed_root = learned.year
-            if assumed and studied and self.options.today is not None \
-                    and learned > self.options.today:
-                self.assumed_ahead = True
+            if assumed:
+                assert self.current is not None
+                current = self.current
+                current.today_used = True  # where the year came from, if not from today
+                if current.assumed_root is None:
+                    current.assumed_root = learned.year
+                if self.assumed_root is None:
+                    self.assumed_root = learned.year
+                if studied and self.options.today is not None and learned > self.options.today:
+                    self.assumed_ahead = current.assumed_ahead = True
             self.nearby, self.nearby_line, self.nearby_assumed = learned, line, assumed
         tests: tuple[SelfTest, ...] = ()
         rating = GOOD
@@ -1086,7 +1179,9 @@ class _Reader:
         if "mastery" in col and cells[col["mastery"]].strip() not in _DITTO:
             score_of = mastery_score(cells[col["mastery"]])
             if score_of is None:
-                self.unknown_mastery.setdefault(cells[col["mastery"]].strip(), []).append(line)
+                assert self.current is not None
+                self.current.unknown_mastery.setdefault(cells[col["mastery"]].strip(),
+                                                        []).append(line)
             else:
                 rating = self.rating_of(score_of)
         parts = [cells[c] for c in shape.notes_cols if cells[c]]
@@ -1101,38 +1196,138 @@ class _Reader:
             skip = f"repeat:{repeat_of}"
         elif learned is not None:
             day = cells[col["index"]] if "index" in col else ""
-            keys = [(normalise_topic(topic), learned)]
+            ordinal = learned.toordinal()
+            keys = [(normalise_topic(topic), ordinal)]
             if day and day not in _DITTO:  # "Day 104 | 03/10" again, in a shorter summary
-                keys.append(("#" + normalise_topic(day), learned))
+                keys.append(("#" + normalise_topic(day), ordinal))
+            table_read = self.current
+            assert table_read is not None
             for key in keys:
+                table_read.key_text.append(key[0])
+                table_read.key_day.append(ordinal)
+                table_read.key_line.append(line)
                 first = self.seen.get(key)
                 if first is None:
                     self.seen[key] = (index, line)
-                elif first[0] != index and not skip:
-                    skip = f"repeat:{first[1]}"
+                elif first[0] != index:
+                    table_read.repeats.append((line, first[1]))
+                    if not skip:
+                        skip = f"repeat:{first[1]}"
         is_review = _REVIEW.search(topic) is not None
         return LogRow(  # positional: a hundred thousand of these
             self.file, line, raw.section, index, topic, status_text, studied, learned, tests,
             notes, is_review, _review_target(topic) if is_review else "",
             reading.time if reading is not None else None, rating, date_from, skip, raw_topic)
 
-    def finish(self) -> None:
-        """The once-per-file warnings: statuses and mastery values not understood."""
-        for line, count in self.per_line.items():
+    def finish(self, reads: list["_TableRead"]) -> None:
+        """The warnings of every table, and the once-per-file ones: statuses and mastery
+        values not understood, and lines with more warnings than are listed."""
+        warnings: list[ParseWarning] = []
+        per_line: dict[int, int] = {}
+        unknown_status: dict[str, list[int]] = {}
+        unknown_mastery: dict[str, list[int]] = {}
+        for read in reads:
+            warnings.extend(ParseWarning(self.file, line, message)
+                            for line, message in read.warnings)
+            per_line.update(read.per_line)
+            for value, lines in read.unknown_status.items():
+                unknown_status.setdefault(value, []).extend(lines)
+            for value, lines in read.unknown_mastery.items():
+                unknown_mastery.setdefault(value, []).extend(lines)
+            if read.note is not None:
+                self.result.notes.append(ParseWarning(self.file, read.line, read.note))
+            self.result.table_info.append(read.info)
+        for line, count in per_line.items():
             if count > WARNINGS_PER_LINE:
-                self.result.warnings.append(ParseWarning(self.file, line, _(
+                warnings.append(ParseWarning(self.file, line, _(
                     "{n} more warnings on this line not shown").format(
                         n=count - WARNINGS_PER_LINE)))
-        for value, lines in self.unknown_status.items():
-            self.warn(lines[0], _(
+
+        def once(line: int, message: str) -> None:
+            per_line[line] = per_line.get(line, 0) + 1
+            if per_line[line] <= WARNINGS_PER_LINE:
+                warnings.append(ParseWarning(self.file, line, message))
+
+        for value, lines in unknown_status.items():
+            once(lines[0], _(
                 "status {value!r} on {n} row(s) is not a done mark; counted as not yet "
                 "studied (add it with 'review config set log.done_words ...')").format(
                     value=value, n=len(lines)))
-        for value, lines in self.unknown_mastery.items():
-            self.warn(lines[0], _(
+        for value, lines in unknown_mastery.items():
+            once(lines[0], _(
                 "mastery {value!r} on {n} row(s) is not understood; those rows count as "
                 "good").format(value=value, n=len(lines)))
-        self.result.warnings.sort(key=lambda w: w.line)
+        warnings.sort(key=lambda w: w.line)
+        self.result.warnings = warnings
+        self.result.reads = reads
+
+
+@dataclass
+class _TableRead:
+    """What reading one table gave besides its rows: all a later reading of the same log
+    needs to take it as read when neither the table nor what it depends on changed."""
+
+    digest: str  # the table's text and headings (_RawTable.digest)
+    line: int
+    index: int  # its number among the study tables; -1 for a table that is not one
+    entry: tuple[int | None, int, bool]  # _Reader.state() before it
+    exit: tuple[int | None, int, bool]  # and after it
+    info: TableInfo = field(default_factory=lambda: TableInfo(0, (), (), 0))
+    note: str | None = None  # why it is no study table
+    counts: tuple[int, int, int] = (0, 0, 0)  # rows read, pending, skipped
+    today_used: bool = False  # a date took its year from today's
+    last_day: int | None = None  # the latest date in its rows (day number)
+    timed_day: int | None = None  # the latest studied date written with a time
+    assumed_root: int | None = None
+    assumed_ahead: bool = False
+    # the (topic, day) keys its rows looked up to find repeats, in order, and the repeats
+    key_text: list[str] = field(default_factory=list)
+    key_day: list[int] = field(default_factory=list)
+    key_line: list[int] = field(default_factory=list)
+    repeats: list[tuple[int, int]] = field(default_factory=list)  # (line, first line)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    per_line: dict[int, int] = field(default_factory=dict)
+    unknown_status: dict[str, list[int]] = field(default_factory=dict)
+    unknown_mastery: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "digest": self.digest, "line": self.line, "index": self.index,
+            "entry": list(self.entry), "exit": list(self.exit),
+            "info": [info.line, list(info.header), list(info.roles), info.rows, info.skipped,
+                     info.index],
+            "note": self.note, "counts": list(self.counts), "today_used": self.today_used,
+            "last_day": self.last_day, "timed_day": self.timed_day,
+            "assumed_root": self.assumed_root, "assumed_ahead": self.assumed_ahead,
+            "key_text": "\n".join(self.key_text), "key_day": self.key_day,
+            "key_line": self.key_line,
+            "repeats": [list(pair) for pair in self.repeats], "warnings": self.warnings,
+            "per_line": list(self.per_line.items()),
+            "unknown_status": self.unknown_status, "unknown_mastery": self.unknown_mastery}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "_TableRead":
+        line, header, roles, rows, skipped, index = data["info"]
+        near, near_line, near_assumed = data["entry"]
+        out_near, out_line, out_assumed = data["exit"]
+        read = cls(str(data["digest"]), int(data["line"]), int(data["index"]),
+                   (near, int(near_line), bool(near_assumed)),
+                   (out_near, int(out_line), bool(out_assumed)),
+                   TableInfo(int(line), tuple(header), tuple(roles), int(rows), str(skipped),
+                             int(index)),
+                   data["note"], tuple(data["counts"]), bool(data["today_used"]),
+                   data["last_day"], data["timed_day"], data["assumed_root"],
+                   bool(data["assumed_ahead"]),
+                   data["key_text"].split("\n") if data["key_text"] else [], data["key_day"],
+                   data["key_line"], [(int(a), int(b)) for a, b in data["repeats"]],
+                   [(int(at), str(message)) for at, message in data["warnings"]],
+                   {int(at): int(n) for at, n in data["per_line"]},
+                   data["unknown_status"], data["unknown_mastery"])
+        if not (len(read.key_text) == len(read.key_day) == len(read.key_line)) \
+                or len(read.counts) != 3:
+            raise ValueError("a table read of the wrong shape")
+        return read
 
 
 @dataclass(frozen=True)
@@ -1154,38 +1349,143 @@ def _infer(month: int, day: int, context: YearContext) -> tuple[date | None, str
     return infer_year(month, day, context)
 
 
-def _file_style(tables: list[tuple[_RawTable, list[str]]]) -> FileStyle:
-    """Day-first slash dates and newest-first order, from the file's date cells."""
-    samples: list[str] = []
-    for raw, roles in tables:
+@dataclass
+class _Facts:
+    """What a table's own text says, whatever is around it: its columns' roles, whether a
+    slash date in it can only be day first, whether it marks done topics with ✅, and its
+    first dated rows (for the order of the file's dates)."""
+
+    roles: list[str]
+    day_first: bool
+    marks: bool
+    order: list[tuple[bool, int]] | None = None  # (had a year, day number), first 400 rows
+    order_day_first: bool = False  # the reading of slash dates `order` was made with
+
+    @classmethod
+    def of(cls, raw: _RawTable) -> "_Facts":
+        roles = column_roles(raw.header, raw.rows)
+        samples: list[str] = []
         for role in ("date", "self_test", "attempt"):
             for col, name in enumerate(roles):
                 if name == role:
                     samples.extend(cells[col] for _line, cells in raw.rows)
-    day_first = day_first_in(samples)
-    style = FileStyle(day_first=day_first)
-    seen: list[tuple[bool, date]] = []  # (had a year, date) of the first dated rows
-    for raw, roles in tables:
-        if "date" not in roles or len(seen) > 400:
+        where = {role: roles.index(role) for role in set(roles) if role}
+        used_status = "status" in where and any(
+            status_of(cells[where["status"]]).kind != "empty" for _line, cells in raw.rows)
+        marks = "topic" in where and not used_status and _marks_in(raw, where)
+        return cls(roles, day_first_in(samples), marks)
+
+    def first_dates(self, raw: _RawTable, day_first: bool) -> list[tuple[bool, int]]:
+        if self.order is None or self.order_day_first != day_first:
+            style, col = FileStyle(day_first=day_first), self.roles.index("date")
+            order = []
+            for _line, cells in raw.rows[:400]:
+                if cells[col]:
+                    found = read_iso(cells[col]) or read_date(
+                        cells[col], style, YearContext(today=date(2000, 1, 1)))
+                    if found is not None:
+                        order.append((found.year_from is None, found.day.toordinal()))
+            self.order, self.order_day_first = order, day_first
+        return self.order
+
+    def to_json(self) -> list[Any]:
+        return [self.roles, self.day_first, self.marks,
+                None if self.order is None else [list(pair) for pair in self.order],
+                self.order_day_first]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> "_Facts":
+        roles, day_first, marks, order, order_day_first = data
+        return cls([str(role) for role in roles], bool(day_first), bool(marks),
+                   None if order is None else [(bool(a), int(b)) for a, b in order],
+                   bool(order_day_first))
+
+
+def _file_style(tables: list[tuple[_RawTable, _Facts]]) -> FileStyle:
+    """Day-first slash dates and newest-first order, from the file's date cells."""
+    day_first = any(facts.day_first for _raw, facts in tables)
+    seen: list[tuple[bool, int]] = []  # (had a year, day number) of the first dated rows
+    for raw, facts in tables:
+        if "date" not in facts.roles or len(seen) > 400:
             continue
-        col = roles.index("date")
-        for _line, cells in raw.rows[:400]:
-            if cells[col]:
-                found = read_iso(cells[col]) or read_date(
-                    cells[col], style, YearContext(today=date(2000, 1, 1)))
-                if found is not None:
-                    seen.append((found.year_from is None, found.day))
+        seen.extend(facts.first_dates(raw, day_first))
     later = earlier = 0
     for (full_a, a), (full_b, b) in zip(seen, seen[1:], strict=False):
-        # Without a year on both, only the month and day say which way the rows go.
-        first, second = (a, b) if full_a and full_b else ((a.month, a.day), (b.month, b.day))
-        later += second > first  # type: ignore[operator]
-        earlier += second < first  # type: ignore[operator]
+        if full_a and full_b:
+            later += b > a
+            earlier += b < a
+        else:  # without a year on both, only the month and day say which way the rows go
+            first, second = date.fromordinal(a), date.fromordinal(b)
+            later += (second.month, second.day) > (first.month, first.day)
+            earlier += (second.month, second.day) < (first.month, first.day)
     return FileStyle(day_first=day_first, descending=earlier > later)
 
 
-def parse_log(text: str, file: str = "<log>", options: LogOptions | None = None) -> ParseResult:
-    """Read every study table of a markdown log; never raises."""
+PARSE_MEMO_VERSION = 1
+
+
+@dataclass
+class ParseMemo:
+    """What reading a log gave, table by table, kept so that the next reading of the same
+    log reads again only the tables that changed (or whose context did)."""
+
+    params: str  # what every table's reading depended on (_params)
+    today: date | None
+    tables: list[_TableRead]
+    facts: dict[str, _Facts]  # by table digest
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": PARSE_MEMO_VERSION, "params": self.params,
+                "today": self.today.isoformat() if self.today else None,
+                "tables": [read.to_json() for read in self.tables],
+                "facts": {digest: facts.to_json() for digest, facts in self.facts.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ParseMemo":
+        """A memo from its JSON; ValueError (or KeyError, TypeError) when it is not one."""
+        if data.get("version") != PARSE_MEMO_VERSION:
+            raise ValueError("another version")
+        today = data["today"]
+        return cls(str(data["params"]), date.fromisoformat(today) if today else None,
+                   [_TableRead.from_json(read) for read in data["tables"]],
+                   {str(digest): _Facts.from_json(facts)
+                    for digest, facts in data["facts"].items()})
+
+
+def _params(options: LogOptions, style: FileStyle, title_year: int | None, file_marks: bool,
+            assumed_year: int | None) -> str:
+    """What reading any table depends on besides its text, the tables above and today."""
+    return repr((PARSE_MEMO_VERSION, options.done_words, options.pending_words,
+                 options.skip_words, options.thresholds, style.day_first, style.descending,
+                 title_year, file_marks, assumed_year))
+
+
+def _reusable(read: _TableRead, raw: _RawTable, index: int, state: tuple[int | None, int, bool],
+              today: date | None, then: date | None) -> bool:
+    """Whether a table read on `then` reads the same now (before the repeats are checked).
+
+    Besides its text, its place and the date above it: a table that took a year from today,
+    or holds a date of the day it was read or later (a plan coming due, a row becoming
+    past), reads again on another day; a row dated today with a time, at any moment.
+    """
+    if (read.index, read.digest, read.line, read.entry) != (index, raw.digest, raw.line, state):
+        return False
+    if today is None or then is None:
+        return today == then
+    if read.timed_day is not None and read.timed_day >= today.toordinal():
+        return False
+    if today == then:
+        return True
+    return not read.today_used and (read.last_day is None or read.last_day < then.toordinal())
+
+
+def parse_log(text: str, file: str = "<log>", options: LogOptions | None = None,
+              memo: ParseMemo | None = None) -> ParseResult:
+    """Read every study table of a markdown log; never raises.
+
+    `memo`: the last reading of the same log (ParseResult.memo); the tables that read as
+    they did then are not read again, and their rows are not in the result's `rows`.
+    """
     import gc
 
     # Reading makes hundreds of thousands of small objects and no reference cycles: the
@@ -1193,60 +1493,73 @@ def parse_log(text: str, file: str = "<log>", options: LogOptions | None = None)
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _parse_log(text, file, options)
+        return _parse_log(text, file, options, memo)
     finally:
         if collecting:
             gc.enable()
 
 
-def _parse_log(text: str, file: str, options: LogOptions | None) -> ParseResult:
+def _parse_log(text: str, file: str, options: LogOptions | None,
+               memo: ParseMemo | None) -> ParseResult:
     options = options or LogOptions()
     lines = _lines(text)
     document = _find_tables(lines)
-    understood = [(raw, column_roles(raw.header, raw.rows)) for raw in document.tables]
-    style = _file_style(understood)
+    known = memo.facts if memo is not None else {}
+    facts = [known.get(raw.digest) or _Facts.of(raw) for raw in document.tables]
+    tables = list(zip(document.tables, facts, strict=True))
+    style = _file_style(tables)
     title_year = year_in(document.title) if document.title else None
     if title_year is None:
         title_year = year_in(Path(file).name)
     # A file that marks what is done with ✅ in topic or day cells in one table marks it
     # that way in all: its tables without marks or a status column are plans.
-    file_marks = any(_marks_in(raw, {role: roles.index(role) for role in set(roles) if role})
-                     for raw, roles in understood if "topic" in roles and not (
-                         "status" in roles and any(
-                             status_of(cells[roles.index("status")]).kind != "empty"
-                             for _line, cells in raw.rows)))
-    result, reader = _read(file, options, style, title_year, document, understood, file_marks,
-                           None)
+    file_marks = any(table_facts.marks for table_facts in facts)
+    result, reader = _read(file, options, style, title_year, document, tables, file_marks,
+                           None, memo)
     if reader.assumed_ahead and reader.assumed_root is not None:
         # Dates without any year put rows marked studied after today: the log is from the
         # year before (a log of 11/27 to 03/10 read in December is last winter's).
-        result, reader = _read(file, options, style, title_year, document, understood,
-                               file_marks, reader.assumed_root - 1)
+        result, reader = _read(file, options, style, title_year, document, tables,
+                               file_marks, reader.assumed_root - 1, memo)
     return result
 
 
 def _read(file: str, options: LogOptions, style: FileStyle, title_year: int | None,
-          document: _Document, understood: list[tuple[_RawTable, list[str]]],
-          file_marks: bool, assumed_year: int | None) -> tuple[ParseResult, "_Reader"]:
-    """Read the rows of every study table, in document order."""
+          document: _Document, tables: list[tuple[_RawTable, _Facts]], file_marks: bool,
+          assumed_year: int | None, memo: ParseMemo | None) -> tuple[ParseResult, "_Reader"]:
+    """Read the rows of every study table, in document order (taking from `memo` the
+    tables that read as they did)."""
     result = ParseResult()
     reader = _Reader(file, options, style, title_year, result, document.text_dates,
                      assumed_year=assumed_year, file_marks=file_marks)
-    for raw, roles in understood:
+    params = _params(options, style, title_year, file_marks, assumed_year)
+    earlier = memo.tables if memo is not None and memo.params == params else []
+    then = memo.today if memo is not None else None
+    reads = []
+    for position, (raw, facts) in enumerate(tables):
+        roles = facts.roles
         reason = _missing(roles, raw.heading_date)
         if reason:
-            result.notes.append(ParseWarning(file, raw.line, _(
-                "table skipped: {reason} ({columns})").format(
+            state = reader.state()
+            reads.append(_TableRead(
+                raw.digest, raw.line, -1, state, state,
+                TableInfo(raw.line, tuple(raw.header), tuple(roles), 0, reason),
+                _("table skipped: {reason} ({columns})").format(
                     reason=reason, columns=" | ".join(raw.header))))
-            result.table_info.append(TableInfo(raw.line, tuple(raw.header), tuple(roles), 0,
-                                               reason))
             continue
         index = result.tables
         result.tables += 1
-        count = reader.table(raw, roles, index)
-        result.table_info.append(TableInfo(raw.line, tuple(raw.header), tuple(roles), count,
-                                           "", index))
-    reader.finish()
+        reader.context(raw, raw.line)  # the dates written above the table come into view
+        old = earlier[position] if position < len(earlier) else None
+        if old is not None and _reusable(old, raw, index, reader.state(), options.today,
+                                         then) and reader.adopt(old):
+            result.reused.add(index)
+            reads.append(old)
+        else:
+            reads.append(reader.read_table(raw, roles, index))
+    reader.finish(reads)
+    result.memo = ParseMemo(params, options.today, reads,
+                            {raw.digest: table_facts for raw, table_facts in tables})
     return result, reader
 
 
@@ -1285,7 +1598,8 @@ def no_study_table(name: str, result: ParseResult) -> LogFileError:
         "topic, task, lesson, or any column of text)").format(path=name, tables=tables))
 
 
-def parse_log_bytes(data: bytes, name: str, options: LogOptions | None = None) -> ParseResult:
+def parse_log_bytes(data: bytes, name: str, options: LogOptions | None = None,
+                    memo: ParseMemo | None = None) -> ParseResult:
     """Parse a log's bytes; LogFileError when they are not a UTF-8 study log."""
     if b"\0" in data:
         raise LogFileError(_("{path}: binary file, not a markdown log").format(path=name))
@@ -1294,7 +1608,7 @@ def parse_log_bytes(data: bytes, name: str, options: LogOptions | None = None) -
     except UnicodeDecodeError as exc:
         message = _("{path}: not UTF-8 text (bad byte at offset {offset})")
         raise LogFileError(message.format(path=name, offset=exc.start)) from None
-    result = parse_log(text, name, options)
+    result = parse_log(text, name, options, memo)
     if result.tables == 0:
         raise no_study_table(name, result)
     return result

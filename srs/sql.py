@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -48,7 +48,7 @@ class SqlConn:
         row = self.one(sql, **params)
         return row[0] if row else None
 
-    def all_in(self, sql: str, ids: list[int], **params: Any) -> list[tuple[Any, ...]]:
+    def all_in(self, sql: str, ids: Sequence[Any], **params: Any) -> list[tuple[Any, ...]]:
         """Rows of `sql` whose `{ids}` is an IN list of `ids`, 500 at a time."""
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):

@@ -506,10 +506,12 @@ def test_a_change_made_by_a_command_is_noticed_and_a_set_due_card_reminded(
         homes: Callable[..., Home], tmp_path: Path) -> None:
     home = homes()
     outbox = tmp_path / "outbox.jsonl"
-    home.configure(outbox, **digest_passed_settings())
+    settings = digest_passed_settings()
+    home.configure(outbox, **settings)
+    # today's study day: before the day's start hour it is still yesterday's date
+    today = (datetime.now(UTC) - timedelta(hours=settings["day_starts_at"])).date()
     log = tmp_path / "log.md"
-    log.write_text(LOG.replace("| Z-transform | todo | |",
-                               f"| Z-transform | done | {datetime.now(UTC).date()} |"),
+    log.write_text(LOG.replace("| Z-transform | todo | |", f"| Z-transform | done | {today} |"),
                    encoding="utf-8")
     home.ok("import", str(log))
     home.ok("daemon", "start", "--check-every", "1")
