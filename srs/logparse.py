@@ -821,14 +821,23 @@ class _Reader:
         rows = self.result.rows[first:]
         current.exit = self.state()
         current.info = TableInfo(raw.line, tuple(raw.header), tuple(roles), count, "", index)
-        current.counts = (len(rows), sum(1 for row in rows if not row.studied and not row.skip),
-                          sum(1 for row in rows if row.skip))
-        days = [row.learned_on for row in rows if row.learned_on is not None]
-        days += [test.on for row in rows for test in row.self_tests]
-        current.last_day = max(days).toordinal() if days else None
-        timed = [row.learned_on for row in rows
-                 if row.learned_on is not None and row.learned_at is not None]
-        current.timed_day = max(timed).toordinal() if timed else None
+        pending = skipped = 0
+        last = timed = date.min
+        for row in rows:
+            if row.skip:
+                skipped += 1
+            elif not row.studied:
+                pending += 1
+            learned = row.learned_on
+            if learned is not None:
+                last = max(last, learned)
+                if row.learned_at is not None:
+                    timed = max(timed, learned)
+            for test in row.self_tests:
+                last = max(last, test.on)
+        current.counts = (len(rows), pending, skipped)
+        current.last_day = last.toordinal() if last != date.min else None
+        current.timed_day = timed.toordinal() if timed != date.min else None
         self.current = None
         return current
 
