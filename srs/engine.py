@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler, State
@@ -263,10 +263,19 @@ class Engine:
         unusable: such a card is shown first, as if never reviewed)."""
         if state.last_review is None or state.stability is None or unusable(state):
             return 0.0
-        card = self._fsrs_card(0, state)
-        assert card.last_review is not None
+        last = self._anchor(self.day_of(state.last_review))
+        # py-fsrs reads only these two of a card here: a whole Card is a third of the cost
+        # of `review cards` at 100,000 cards.
+        memory = _Memory(state.stability, last)
         return float(self.scheduler.get_card_retrievability(
-            card, max(self._anchor(day), card.last_review)))
+            memory, max(self._anchor(day), last)))  # type: ignore[arg-type]
+
+
+class _Memory(NamedTuple):
+    """What py-fsrs's retrievability reads of a card."""
+
+    stability: float
+    last_review: datetime
 
 
 def settings_from(config: Any, parameters: Sequence[float] | None) -> SchedulerSettings:
