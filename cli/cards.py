@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.output import ID, console, echo, json_option, parse_date, plain, print_json, short
+from cli.output import ID, echo, json_option, parse_date, print_json
 from srs.app import App
 from srs.i18n import _
+from srs.text import one_line
 
 if TYPE_CHECKING:
     from srs.cards import View
@@ -54,24 +55,27 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
     if as_json:
         print_json(data)
         return
-    from rich.table import Table
+    from cli.output import Column, print_table, trim_shared_prefix
 
     if not data:
         echo(_("no cards (import a log with 'review import PATH')"))
         return
-    table = Table(box=None, pad_edge=False)
-    for name in ("id", "topic", "section", "learned", "due", "R", "reviews", ""):
-        table.add_column(_(name), overflow="fold")
-    for card in data:
+    columns = [Column(_("id"), right=True), Column(_("topic"), shrink=1, least=36),
+               Column(_("section"), shrink=2, least=10, optional=True),
+               Column(_("learned"), shrink=3, optional=True), Column(_("due")),
+               Column(_("R"), right=True), Column(_("reviews"), right=True, shrink=4,
+                                                   optional=True),
+               Column("", shrink=5, least=6, optional=True)]
+    sections = trim_shared_prefix([card["section"] for card in data])
+    rows = []
+    for card, section in zip(data, sections, strict=True):
         flags = " ".join(flag for flag, on in (
             (_("suspended"), card["suspended"]),
             (_("not in log"), not card["in_log"] and card["source"]),
         ) if on)
-        # Topics are the user's text: "[x]" or "a[/]" must print as written, not as markup.
-        table.add_row(str(card["id"]), short(card["topic"]), short(card["section"], 24),
-                      card["learned_on"], _day(card["due"]), f"{card['retrievability']:.0%}",
-                      str(card["reviews"]), flags)
-    console().print(table)
+        rows.append([card["id"], card["label"], section, card["learned_on"], _day(card["due"]),
+                     f"{card['retrievability']:.0%}", card["reviews"], flags])
+    print_table(columns, rows)
 
 
 @click.command("show")
@@ -92,12 +96,13 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    from rich.table import Table
-    from rich.text import Text
+    from cli.output import Column, cell_width, colour, print_table, terminal_width, wrap
 
-    out = console()
-    out.print(Text(f"{data['id']}. {plain(data['topic'])}", style="bold"))
-    for label, value in (
+    width = terminal_width()
+    for line in wrap(f"{data['id']}. {data['label']}", width) if width else [
+            f"{data['id']}. {one_line(data['label'])}"]:
+        click.echo(click.style(line, bold=True) if colour() else line, color=colour())
+    fields = [
         (_("section"), data["section"]), (_("source"), data["source"] or "-"),
         (_("notes"), data["notes"] or "-"), (_("learned"), data["learned_on"]),
         (_("state"), data["state"] + (_(" (suspended)") if data["suspended"] else "")),
@@ -105,19 +110,30 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         (_("stability"), f"{data['stability']:.2f} d" if data["stability"] else "-"),
         (_("difficulty"), f"{data['difficulty']:.2f}" if data["difficulty"] else "-"),
         (_("retrievability"), f"{data['retrievability']:.0%}"),
-    ):
-        out.print(f"{label:>15}: {plain(str(value))}")
-    table = Table(title=_("history"), box=None, pad_edge=False)
-    for name in ("at", "rating", "source", "note"):
-        table.add_column(_(name), overflow="fold")
+    ]
+    name_width = max(cell_width(name) for name, _value in fields)
+    for name, value in fields:
+        head = " " * (name_width - cell_width(name)) + name + ": "
+        indent = " " * cell_width(head)
+        lines = [line for line in str(value).splitlines() if line.strip()] or [""]
+        for number, line in enumerate(lines):
+            # a value of several lines (notes) goes on under itself, not from column 0
+            parts = wrap(line, width - cell_width(head)) if width else [one_line(line)]
+            for part_number, part in enumerate(parts):
+                first = number == 0 and part_number == 0
+                echo(((head if first else indent) + part).rstrip())
+    echo("")
+    echo(_("history"))
+    history = []
     for entry in data["history"]:
         if entry.get("kind") == "plan":
             rating = _("self-test planned for {day}").format(day=_day(entry.get("due")))
         else:
             rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
-        table.add_row(entry["at"][:16].replace("T", " "), rating, entry["source"],
-                      plain(entry["note"] or ""))
-    out.print(table)
+        history.append([entry["at"][:16].replace("T", " "), rating, entry["source"],
+                        entry["note"] or ""])
+    print_table([Column(_("at")), Column(_("rating"), shrink=2, least=8), Column(_("source")),
+                 Column(_("note"), shrink=3, least=8, optional=True)], history)
 
 
 @click.command("add")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.output import echo, json_option, plain, print_json
+from cli.output import echo, json_option, print_json, say
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from srs.sql import SqlConn
@@ -32,24 +32,21 @@ def config_group() -> None:
 @click.pass_obj
 def show(app: App, as_json: bool) -> None:
     """Show every setting, its value, and whether it is the default."""
-    from rich.table import Table
 
-    from cli.output import console
     from srs.config import KEYS, show_value
 
     items = app.config.items()
     if as_json:
         print_json(dict(items))
         return
-    table = Table(box=None, pad_edge=False)
-    for name in ("key", "value", "", "meaning"):
-        table.add_column(_(name), overflow="fold")
-    for name, value in items:
-        table.add_row(name, plain(show_value(value)),
-                      "" if app.config.is_set(name) else _("(default)"),
-                      _(KEYS[name].help))
-    console().print(table)
-    echo(_("file: {path}").format(path=app.paths.config_file))
+    from cli.output import Column, print_table
+
+    print_table([Column(_("key")), Column(_("value"), shrink=2, least=12),
+                 Column("", shrink=3, optional=True),
+                 Column(_("meaning"), shrink=4, least=16, optional=True)],
+                [[name, show_value(value), "" if app.config.is_set(name) else _("(default)"),
+                  _(KEYS[name].help)] for name, value in items])
+    say(_("file: {path}").format(path=app.paths.config_file))
 
 
 @config_group.command("get")
@@ -134,11 +131,13 @@ def _moved(key: str, n: int | None) -> None:
     if n is None:
         return
     if key in CLOCK_KEYS:
-        echo(_("every card replayed with the new study days; {n} due dates moved").format(
-            n=n))
+        echo(ngettext("every card replayed with the new study days; {n} due date moved",
+                      "every card replayed with the new study days; {n} due dates moved",
+                      n).format(n=n))
     else:
-        echo(_("every card replayed with the new {key}; {n} due dates moved").format(
-            key=key, n=n))
+        echo(ngettext("every card replayed with the new {key}; {n} due date moved",
+                      "every card replayed with the new {key}; {n} due dates moved",
+                      n).format(key=key, n=n))
 
 
 @config_group.command("set")

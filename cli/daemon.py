@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.output import console, echo, json_option, plain, print_json, short
+from cli.output import echo, json_option, print_json
 from srs.app import App
 from srs.i18n import _
 
@@ -333,12 +333,12 @@ def reminders_cmd(app: App, status: str | None, limit: int, as_json: bool) -> No
     if not rows:
         echo(_("no reminders yet"))
         return
-    from rich.table import Table
+    from cli.output import Column, print_table
 
-    table = Table(box=None, pad_edge=False)
-    for name in ("id", "kind", "key", "channel", "status", "tries", "sent", "detail"):
-        table.add_column(_(name), overflow="fold")
-    for row in rows:
-        table.add_row(str(row.id), row.kind, plain(row.key), plain(row.channel), row.status,
-                      str(row.attempts), _when(row.sent_at, app), short(row.detail or row.title))
-    console().print(table)
+    print_table([Column(_("id"), right=True), Column(_("kind")),
+                 Column(_("key"), shrink=2, least=10), Column(_("channel"), shrink=3, least=8),
+                 Column(_("status")), Column(_("tries"), right=True, shrink=4, optional=True),
+                 Column(_("sent"), shrink=5, optional=True),
+                 Column(_("detail"), shrink=6, least=12, optional=True)],
+                [[row.id, row.kind, row.key, row.channel, row.status, row.attempts,
+                  _when(row.sent_at, app), row.detail or row.title] for row in rows])

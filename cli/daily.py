@@ -17,18 +17,18 @@ from cli.output import (
     LAST_DAY,
     MOST_DAYS_AHEAD,
     SECONDS,
-    console,
     echo,
     in_range,
     json_option,
     parse_date,
     plain,
     print_json,
-    short,
+    say,
+    trim_shared_prefix,
 )
 from srs.app import App
 from srs.cardview import rating_name
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from srs.sql import SqlConn
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 def _overdue(days: int) -> str:
     if days <= 0:
         return _("due today")
-    return _("1 day overdue") if days == 1 else _("{n} days overdue").format(n=days)
+    return ngettext("{n} day overdue", "{n} days overdue", days).format(n=days)
 
 
 def parse_moment(value: str, app: App, param: str) -> datetime:
@@ -97,17 +97,22 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
         if as_json:
             print_json(queue_dicts(conn, queue, engine=engine, now=now, tz=app.tz))
             return
-    _print_queue(app, queue)
+        from srs.store import card_labels
+
+        labels = card_labels(conn, [entry.card for entry in queue.entries])
+    _print_queue(app, queue, labels)
 
 
-def _print_queue(app: App, queue: Any) -> None:
-    from rich.table import Table
+def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
+    from cli.output import Column, print_table
 
-    out = console()
     if not queue.entries:
         if queue.due_total:
-            echo(_("Study day {day}: today's limit is reached ({done} self-tests done); "
-                         "{n} more due (review today --all).").format(
+            echo(ngettext("Study day {day}: today's limit is reached ({done} self-test "
+                          "done); {n} more due (review today --all).",
+                          "Study day {day}: today's limit is reached ({done} self-tests "
+                          "done); {n} more due (review today --all).",
+                          queue.done_today).format(
                 day=queue.day, done=queue.done_today, n=queue.due_total))
         elif queue.next_due is not None:
             echo(_("Nothing due on {day}. Next self-test: {next}.").format(
@@ -118,27 +123,31 @@ def _print_queue(app: App, queue: Any) -> None:
         return
     echo(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
         day=queue.day, shown=len(queue.entries), total=queue.due_total, done=queue.done_today))
-    table = Table(box=None, pad_edge=False)
-    for name in ("id", "topic", "section", "due", "R", "last", "note"):
-        table.add_column(_(name), overflow="fold")
-    for entry in queue.entries:
-        card = entry.card
-        table.add_row(str(card.id), short(card.topic), short(card.section, 20),
-                      _overdue(entry.overdue_days), f"{entry.retrievability:.0%}",
-                      rating_name(entry.last_rating) or "-", short(entry.last_note or "", 30))
-    out.print(table)
+    columns = [Column(_("id"), right=True), Column(_("topic"), shrink=1, least=30),
+               Column(_("section"), shrink=2, least=10, optional=True), Column(_("due")),
+               Column(_("R"), right=True), Column(_("last")),
+               Column(_("note"), shrink=3, least=10, optional=True)]
+    sections = trim_shared_prefix([entry.card.section for entry in queue.entries])
+    print_table(columns, [
+        [entry.card.id, labels.get(entry.card.id, entry.card.topic), section,
+         _overdue(entry.overdue_days), f"{entry.retrievability:.0%}",
+         rating_name(entry.last_rating) or "-", entry.last_note or ""]
+        for entry, section in zip(queue.entries, sections, strict=True)])
     if queue.more:
-        echo(_("{n} more due beyond today's limit (review today --all, "
-                     "or review spread --days N).").format(n=queue.more))
+        say(_("{n} more due beyond today's limit (review today --all, "
+              "or review spread --days N).").format(n=queue.more))
+    say(_("Next: review session, or review grade {id} good (again, hard, easy) once you "
+          "have tested yourself.").format(id=queue.entries[0].card.id))
 
 
 def _grade_text(app: App, result: Any) -> str:
     day = result.due.isoformat()
     interval = result.interval_days
     when = _("today") if interval <= 0 else (
-        _("in 1 day") if interval == 1 else _("in {n} days").format(n=interval))
-    return _("card {id} {rating}: next self-test {day}, {when}").format(
-        id=result.card_id, rating=rating_name(result.rating), day=day, when=when)
+        ngettext("in {n} day", "in {n} days", interval).format(n=interval))
+    return _("card {id} {rating}: {label}; next self-test {day}, {when}").format(
+        id=result.card_id, rating=rating_name(result.rating), label=result.label or result.topic,
+        day=day, when=when)
 
 
 @click.command("grade")
@@ -172,6 +181,7 @@ def grade_cmd(app: App, card_id: int, rating_text: str, note: str | None, at_tex
     if as_json:
         data = {
             "id": result.card_id,
+            "label": result.label or result.topic,
             "rating": rating_name(result.rating),
             "reviewed_at": result.reviewed_at.astimezone(app.tz).isoformat(),
             "retrievability_before": round(result.retrievability_before, 4),
@@ -265,13 +275,24 @@ def undo_cmd(app: App, as_json: bool) -> None:
 
     result = app.write(lambda conn: undo(conn, engine=app.engine(conn), now=app.now()))
     if as_json:
-        print_json({"id": result.card_id, "kind": result.kind, "rating": rating_name(result.rating),
+        print_json({"id": result.card_id, "label": result.label or result.topic,
+                    "kind": result.kind, "rating": rating_name(result.rating),
                     "at": result.at.astimezone(app.tz).isoformat(),
-                    "due": result.due.isoformat()})
+                    "due": result.due.isoformat(), "also": result.also})
         return
+    _say_undone(result)
+
+
+def _say_undone(result: Any) -> None:
     what = rating_name(result.rating) if result.kind == "review" else _("new due date")
-    echo(_("undid {what} of card {id} ({topic}); due again {day}").format(
-        what=what, id=result.card_id, topic=result.topic, day=result.due.isoformat()))
+    say(_("undid {what} of card {id} ({topic}); due again {day}").format(
+        what=what, id=result.card_id, topic=result.label or result.topic,
+        day=result.due.isoformat()))
+    if result.also:
+        say(ngettext("and {n} more change made by the same command (every card it moved "
+                     "is back where it was)", "and {n} more changes made by the same "
+                     "command (every card it moved is back where it was)",
+                     result.also).format(n=result.also))
     if result.left_in_log:
         echo(_("the self-test is still written in {place}; imports will not count it "
                      "again, and you may delete it there").format(place=result.left_in_log))
@@ -306,10 +327,15 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
     from srs.grading import set_due
 
     day = _target_day(when, app)
-    card = app.write(lambda conn: set_due(conn, card_id, day, clock=app.clock,
-                                              now=app.now()))
-    echo(_("card {id} ({topic}) is due on {day}").format(
-        id=card.id, topic=card.topic, day=day.isoformat()))
+    def work(conn: SqlConn) -> tuple[Any, str]:
+        from srs.store import card_labels
+
+        card = set_due(conn, card_id, day, clock=app.clock, now=app.now())
+        return card, card_labels(conn, [card])[card.id]
+
+    card, label = app.write(work)
+    say(_("card {id} ({topic}) is due on {day}").format(
+        id=card.id, topic=label, day=day.isoformat()))
 
 
 @click.command("spread")
@@ -332,17 +358,24 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
     from srs.grading import spread
 
     def work(conn: Any) -> Any:
-        return spread(conn, days=days, engine=app.engine(conn), clock=app.clock,
-                      now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
+        from srs.store import card_labels, card_rows
+
+        moves = spread(conn, days=days, engine=app.engine(conn), clock=app.clock,
+                       now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
+        if not as_json:
+            return moves, {}
+        cards = card_rows(conn, [m.card_id for m in moves])
+        return moves, card_labels(conn, list(cards.values()))
 
     if dry_run:
         with app.reading() as conn:  # rolled back at the end: nothing is kept
-            moves = work(conn)
+            moves, labels = work(conn)
     else:
-        moves = app.write(work)
+        moves, labels = app.write(work)
     if as_json:
         print_json({"dry_run": dry_run, "moved": [
-            {"id": m.card_id, "topic": m.topic, "retrievability": round(m.retrievability, 4),
+            {"id": m.card_id, "topic": m.topic, "label": labels.get(m.card_id, m.topic),
+             "retrievability": round(m.retrievability, 4),
              "from": m.old_due.isoformat(), "to": m.new_day.isoformat()} for m in moves]})
         return
     if not moves:
@@ -351,8 +384,11 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
     per_day = Counter(m.new_day for m in moves)
     for day in sorted(per_day):
         echo(_("{day}: {n} moved there").format(day=day.isoformat(), n=per_day[day]))
-    verb = _("would move") if dry_run else _("moved")
-    echo(_("{verb} {n} cards").format(verb=verb, n=len(moves)))
+    echo((ngettext("would move {n} card", "would move {n} cards", len(moves)) if dry_run
+          else ngettext("moved {n} card", "moved {n} cards", len(moves))).format(
+              n=len(moves)))
+    if not dry_run:
+        say(_("'review undo' takes the whole spread back."))
 
 
 HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%) · "
@@ -361,8 +397,10 @@ HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%
 
 @click.command("session")
 @click.option("--limit", type=COUNT, help="Stop after N cards.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Go on past today's limit, through every due card.")
 @click.pass_obj
-def session_cmd(app: App, limit: int | None) -> None:
+def session_cmd(app: App, limit: int | None, show_all: bool) -> None:
     """Walk through today's queue, grading each self-test as you go.
 
     Every answer is saved at once, so quitting or Ctrl-C loses nothing. Works with
@@ -373,30 +411,45 @@ def session_cmd(app: App, limit: int | None) -> None:
         review session
         printf 'g\\nh\\nq\\n' | review session
     """
+    tally = [0]  # answers saved so far, for the summary when Ctrl-C ends the session
+    try:
+        _session(app, limit, show_all, tally)
+    except KeyboardInterrupt:  # every answer is saved already: say so, as 'q' does
+        echo("")
+        echo(_("Stopped: {n} graded.").format(n=tally[0]))
+
+
+def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> None:
     from srs.errors import SrsError
     from srs.grading import parse_rating, undo
     from srs.queue import build_queue
+    from srs.store import card_labels
 
     thresholds = list(app.config["score_thresholds"])
     skipped: set[int] = set()
-    graded = 0
+    graded = tally[0] = 0
     interactive = sys.stdin.isatty()
     while limit is None or graded < limit:
         with app.reading() as conn:
             queue = build_queue(
                 conn, engine=app.engine(conn), clock=app.clock, now=app.now(),
-                order=str(app.config["order"]),
+                order=str(app.config["order"]), show_all=show_all,
                 max_per_day=int(app.config["max_reviews_per_day"]))
             entries = [e for e in queue.entries if e.card.id not in skipped]
+            labels = card_labels(conn, [entries[0].card]) if entries else {}
         if not entries:
             echo(_("Done: {n} graded. Nothing more due today.").format(n=graded)
-                       if not queue.more else
-                       _("Done: {n} graded; today's limit is reached.").format(n=graded))
+                 if not queue.more else
+                 _("Done: {n} graded; today's limit is reached ('review session --all' "
+                   "goes on).").format(n=graded))
             return
         entry = entries[0]
         card = entry.card
+        done = graded + len(skipped)
         echo("")
-        echo(f"[{card.id}] {card.topic}")
+        say(_("{position} of {total} · card {id}: {label}").format(
+            position=done + 1, total=done + len(entries), id=card.id,
+            label=labels.get(card.id, card.topic)))
         if card.section:
             echo(f"    {card.section}")
         if card.notes:
@@ -429,8 +482,8 @@ def session_cmd(app: App, limit: int | None) -> None:
                     result = app.write(lambda conn: undo(conn, engine=app.engine(conn),
                                                             now=app.now()))
                     skipped.discard(result.card_id)
-                    graded = max(0, graded - 1)
-                    echo(_("undid card {id}").format(id=result.card_id))
+                    graded = tally[0] = max(0, graded - 1)
+                    _say_undone(result)
                     break
                 rating = parse_rating(answer, thresholds)
                 outcome, back = record_grade(app, card.id, rating)
@@ -438,6 +491,7 @@ def session_cmd(app: App, limit: int | None) -> None:
                 echo(_("Error: {message}").format(message=err), err=True)
                 continue
             graded += 1
+            tally[0] = graded
             echo(_grade_text(app, outcome))
             _say_written(back)
             break

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.output import console, echo, json_option, plain, print_json
+from cli.output import echo, json_option, print_json
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 STATES = {"unchanged": _("unchanged"), "changed": _("changed since"),
           "missing": _("file missing"), "unreadable": _("unreadable")}
@@ -32,7 +32,6 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
 
     from srs.logs import list_logs
 
@@ -45,15 +44,16 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
     if not found:
         echo(_("no logs imported yet (review import PATH)"))
         return
-    table = Table(box=None, pad_edge=False)
-    for name in ("id", "path", "rows", "cards", "pending", "planned", "imported", "file"):
-        table.add_column(_(name), overflow="fold")
-    for info in found:
-        when = info.imported_at.astimezone(app.tz).strftime("%m-%d %H:%M") \
-            if info.imported_at else "-"
-        table.add_row(str(info.id), plain(info.path), str(info.rows), str(info.cards),
-                      str(info.pending), str(info.planned), when, STATES[info.state])
-    console().print(table)
+    from cli.output import Column, print_table
+
+    print_table([Column(_("id"), right=True), Column(_("path"), shrink=1, least=16),
+                 Column(_("rows"), right=True), Column(_("cards"), right=True),
+                 Column(_("pending"), right=True, shrink=3, optional=True),
+                 Column(_("planned"), right=True, shrink=2, optional=True),
+                 Column(_("imported"), shrink=4, optional=True), Column(_("file"))],
+                [[info.id, info.path, info.rows, info.cards, info.pending, info.planned,
+                  info.imported_at.astimezone(app.tz).strftime("%m-%d %H:%M")
+                  if info.imported_at else "-", STATES[info.state]] for info in found])
 
 
 @logs_group.command("move")
@@ -74,5 +74,6 @@ def move_cmd(app: App, old: str, new: str, as_json: bool) -> None:
     if as_json:
         print_json(info.to_json(app.tz))
         return
-    echo(_("log {id} is now {path} ({cards} cards)").format(
+    echo(ngettext("log {id} is now {path} ({cards} card)",
+                  "log {id} is now {path} ({cards} cards)", info.cards).format(
         id=info.id, path=info.path, cards=info.cards))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from srs.text import json_safe, one_line, plain
+from srs.text import cell_width, fit, json_safe, one_line, plain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -113,3 +116,167 @@ def parse_date(value: str, param: str) -> date:
 def short(text: str, width: int = 40) -> str:
     """A person's text on one line, at most `width` characters, fit for a terminal."""
     return one_line(text, width)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+GAP = 2  # spaces between two columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list: its header, how it gives way when the terminal is narrow, and
+    its alignment. `shrink` 0 keeps its width; the column with the highest `shrink` is cut
+    first (down to `least` cells); an `optional` one is left out, in the same order, when
+    even that does not fit."""
+
+    header: str
+    shrink: int = 0
+    least: int = 0
+    right: bool = False
+    optional: bool = False
+
+
+def terminal_width() -> int | None:
+    """The terminal's width in cells, or None when standard output is not a terminal."""
+    import shutil
+
+    if not sys.stdout.isatty():
+        return None
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
+def colour() -> bool:
+    """Whether to colour what goes to standard output (a terminal, and no NO_COLOR)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """A list laid out in `width` terminal cells: one line per row, each cell one line of
+    the person's text (cut with an ellipsis where it does not fit), no trailing spaces.
+
+    Columns keep their natural width while the whole fits; otherwise they give way in the
+    order of their `shrink` (highest first) down to `least`, and are then left out in that
+    order until the rest fits.
+    """
+    texts = [[one_line(str(value)) for value in row] for row in rows]
+    natural = [max([cell_width(column.header)] + [cell_width(row[n]) for row in texts])
+               for n, column in enumerate(columns)]
+    givers = sorted((n for n, column in enumerate(columns) if column.shrink),
+                    key=lambda n: -columns[n].shrink)
+    # A column that only gives way by being left out (no `least`) is never cut.
+    least = [min(natural[n], max(column.least, 1))
+             if column.shrink and (column.least or not column.optional) else natural[n]
+             for n, column in enumerate(columns)]
+    shown = list(range(len(columns)))
+
+    def total(sizes: list[int]) -> int:
+        return sum(sizes[n] for n in shown) + GAP * (len(shown) - 1)
+
+    for n in givers:  # leave columns out while even their narrowest does not fit
+        if total(least) <= width:
+            break
+        if columns[n].optional:
+            shown.remove(n)
+    widths = list(natural)
+    for n in givers:  # then cut the ones that give way, in order, no more than needed
+        excess = total(widths) - width
+        if excess <= 0:
+            break
+        if n in shown:
+            widths[n] = max(least[n], widths[n] - excess)
+    for n in givers:  # still too wide: below their narrowest, down to 4 cells
+        excess = total(widths) - width
+        if excess <= 0:
+            break
+        if n in shown:
+            widths[n] = max(min(widths[n], 4), widths[n] - excess)
+    if total(widths) > width:  # even the columns that keep their width are too wide
+        last = shown[-1]
+        widths[last] = max(1, widths[last] - (total(widths) - width))
+    lines = []
+    for row in [[column.header for column in columns], *texts]:
+        cells = []
+        for n in shown:
+            text = fit(row[n], widths[n])
+            pad = " " * (widths[n] - cell_width(text))
+            cells.append(pad + text if columns[n].right else text + pad)
+        lines.append((" " * GAP).join(cells).rstrip())
+    return lines
+
+
+def print_table(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> None:
+    """A list on standard output: laid out to the terminal's width, its header in bold
+    when colour is allowed; piped, tab-separated lines (header first) for scripts."""
+    width = terminal_width()
+    if width is None:
+        click.echo("\t".join(column.header for column in columns))
+        for row in rows:
+            click.echo("\t".join(one_line(str(value)) for value in row))
+        return
+    lines = layout(columns, [[str(value) for value in row] for row in rows], width)
+    bold = colour()
+    for number, line in enumerate(lines):
+        click.echo(click.style(line, bold=True) if number == 0 and bold else line,
+                   color=bold)
+
+
+_BREAKABLE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff"
+                        r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+|\s+")
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` (one line of it) in lines of at most `width` terminal cells, broken at spaces
+    and between CJK characters; a word wider than a line (a path) is broken where it must."""
+    lines: list[str] = []
+    line, used = "", 0
+    for token in _BREAKABLE.findall(one_line(text)):
+        if token.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        cells = cell_width(token)
+        if used + cells > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = indent, cell_width(indent)
+        while cells > width - used and width - used > 0:  # a word wider than a line: broken
+            head, taken = "", 0
+            for char in token:
+                if taken + cell_width(char) > width - used:
+                    break
+                head, taken = head + char, taken + cell_width(char)
+            if not head:
+                break
+            lines.append((line + head).rstrip())
+            token, cells = token[len(head):], cells - taken
+            line, used = indent, cell_width(indent)
+        line, used = line + token, used + cells
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def say(message: object, *, err: bool = False) -> None:
+    """A sentence for a person: on a terminal, wrapped to its width (CJK text too)."""
+    width = terminal_width() if not err else None
+    text = str(message)
+    if width is None or cell_width(text) <= width:
+        echo(text, err=err)
+        return
+    for line in wrap(text, width):
+        echo(line, err=err)
+
+
+def trim_shared_prefix(values: Sequence[str]) -> list[str]:
+    """Values without the leading words every one of them shares (sections named
+    "学习进度 Week01", "学习进度 Week02" ... read as "Week01", "Week02" in a list)."""
+    present = [value.split() for value in values if value.strip()]
+    if len(present) < 2:
+        return list(values)
+    shared = 0
+    while all(len(words) > shared + 1 and words[shared] == present[0][shared]
+              for words in present):
+        shared += 1
+    if not shared:
+        return list(values)
+    return [" ".join(value.split()[shared:]) if value.strip() else value for value in values]

@@ -16,7 +16,7 @@ from srs.errors import SrsError
 from srs.i18n import _
 from srs.schedule import mark_clock, replay_cards
 from srs.sql import SqlConn
-from srs.store import card_row, cards_from_rows, review_counts, source_paths
+from srs.store import card_labels, card_row, cards_from_rows, review_counts, source_paths
 
 # Above this many cards, counting every card's self-tests in one scan beats asking for
 # them 500 ids at a time.
@@ -39,7 +39,7 @@ def cards_to_dicts(conn: SqlConn, cards: list[CardRow], view: View) -> list[dict
     ids = [card.id for card in cards]
     counts = review_counts(conn, None if len(ids) >= _COUNT_ALL_FROM else ids)
     return card_dicts(cards, engine=view.engine, now=view.now, tz=view.tz, reviews=counts,
-                      paths=source_paths(conn))
+                      paths=source_paths(conn), labels=card_labels(conn, cards))
 
 
 def _containing(text: str) -> str:

@@ -95,18 +95,22 @@ def state_from_json(text: str, clock: DayClock) -> CardState:
 
 
 def card_to_dict(card: CardLike, *, engine: Engine, now: datetime, tz: tzinfo,
-                 reviews: int, source_path: str | None) -> dict[str, Any]:
+                 reviews: int, source_path: str | None, label: str | None = None
+                 ) -> dict[str, Any]:
     """A card as the JSON object documented in the README."""
     return card_dicts([card], engine=engine, now=now, tz=tz, reviews={card.id: reviews},
                       paths={card.source_id: source_path}
-                      if card.source_id is not None and source_path is not None else {})[0]
+                      if card.source_id is not None and source_path is not None else {},
+                      labels={card.id: label} if label is not None else None)[0]
 
 
 def card_dicts(cards: Iterable[CardLike], *, engine: Engine, now: datetime, tz: tzinfo,
-               reviews: dict[int, int], paths: dict[int, str]) -> list[dict[str, Any]]:
+               reviews: dict[int, int], paths: dict[int, str],
+               labels: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """Cards as the JSON objects documented in the README (`card_to_dict` for each).
 
-    `reviews`: self-tests per card id (0 when absent); `paths`: log paths by source id.
+    `reviews`: self-tests per card id (0 when absent); `paths`: log paths by source id;
+    `labels`: what tells each card apart (srs.store.card_labels; the topic when absent).
     Cards share last reviews (a log's dates) and memory states, so each local time and
     retrievability is worked out once: `review cards --json` lists 100,000 cards.
     """
@@ -130,6 +134,7 @@ def card_dicts(cards: Iterable[CardLike], *, engine: Engine, now: datetime, tz: 
         result.append({
             "id": card.id,
             "topic": card.topic,
+            "label": labels.get(card.id, card.topic) if labels else card.topic,
             "notes": card.notes,
             "section": card.section,
             "source": (f"{path}:{card.source_line}"
@@ -150,3 +155,38 @@ def card_dicts(cards: Iterable[CardLike], *, engine: Engine, now: datetime, tz: 
 
 def rating_name(rating: int | None) -> str | None:
     return RATING_NAMES.get(rating) if rating else None
+
+
+LABEL_JOIN = " · "
+
+
+def labels(cards: Iterable[tuple[int, str, str, date]]) -> dict[int, str]:
+    """What tells each card apart from the others of its topic, by id.
+
+    `cards`: (id, topic, notes, learned_on) of a set of cards and of every other card that
+    shares a topic with one of them. A card alone with its topic is labelled by the topic;
+    one that shares it, by the topic and the first line of its notes (`机器学习统计 · 感知机`),
+    or its learned date when it has no notes or the same first line as another.
+    """
+    from srs.text import one_line
+
+    by_topic: dict[str, list[tuple[int, str, date]]] = {}
+    for card_id, topic, notes, learned in cards:
+        first = next((one_line(line) for line in notes.splitlines() if line.strip()), "")
+        by_topic.setdefault(topic, []).append((card_id, first, learned))
+    found: dict[int, str] = {}
+    for topic, group in by_topic.items():
+        if len({card_id for card_id, _first, _learned in group}) == 1:
+            found[group[0][0]] = topic
+            continue
+        firsts = [first for _id, first, _learned in group]
+        days = [learned for _id, _first, learned in group]
+        for card_id, first, learned in group:
+            if first and firsts.count(first) == 1:
+                suffix = first
+            elif days.count(learned) == 1:
+                suffix = learned.isoformat() if not first else f"{first} {learned.isoformat()}"
+            else:
+                suffix = f"{first} #{card_id}" if first else f"#{card_id}"
+            found[card_id] = f"{topic}{LABEL_JOIN}{suffix}"
+    return found

@@ -737,6 +737,7 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
     assert whole.endswith(end)
     write(whole[:-len(end)])
     sources = source_paths(conn)
+    shared = _shared_labels(conn)
     parts: list[bytes] = []
     for card_id, topic, notes, section, source_id, source_line, due, events in conn.stream(
             "SELECT c.id, c.topic, c.notes, c.section, c.source_id, c.source_line, c.due, "
@@ -756,7 +757,7 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
         event.add("dtstamp", now)
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
-        event.add("summary", _("Self-test: {topic}").format(topic=topic))
+        event.add("summary", _("Self-test: {topic}").format(topic=shared.get(card_id, topic)))
         event.add("description", "\n".join(lines))
         event.add("sequence", int(events))
         event.add("transp", "TRANSPARENT")
@@ -765,3 +766,15 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
             write(b"".join(parts))
             parts = []
     write(b"".join(parts) + end)
+
+
+def _shared_labels(conn: SqlConn) -> dict[int, str]:
+    """The labels of the cards whose topic another card shares (srs.cardview.labels); every
+    other card is named by its topic."""
+    from srs.cardview import labels
+
+    return labels((int(card_id), topic, notes or "", conn.day(learned))
+                  for card_id, topic, notes, learned in conn.all(
+                      "SELECT id, topic, notes, learned_on FROM card WHERE merged_into IS NULL "
+                      "AND topic IN (SELECT topic FROM card WHERE merged_into IS NULL "
+                      "GROUP BY topic HAVING count(*) > 1)"))

@@ -7,8 +7,9 @@ runs every day do not load SQLAlchemy on an SQLite file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from srs.cardview import CardRow, card_state, state_from_json, state_to_json
 from srs.clock import DayClock
@@ -18,7 +19,7 @@ from srs.i18n import _
 from srs.queue import ACTIVE, build_queue, reviews_done
 from srs.schedule import STORE_STATE, replay_cards, state_row, step_values
 from srs.sql import SqlConn
-from srs.store import card_row
+from srs.store import card_labels, card_row
 
 # How far another machine's clock may run ahead of ours before a last review "after now"
 # is a mistake rather than a grade just made there.
@@ -73,6 +74,7 @@ class GradeResult:
     interval_days: int
     stability: float | None
     difficulty: float | None
+    label: str = ""  # what tells the card apart from others of its topic
 
 
 def _gradable(conn: SqlConn, card_id: int) -> CardRow:
@@ -87,6 +89,13 @@ def store_state(conn: SqlConn, card_id: int, state: CardState, clock: DayClock,
                 now: datetime) -> None:
     """Write a card's FSRS state."""
     conn.run(STORE_STATE, **state_row(conn, card_id, state, clock, now))
+
+
+def new_command() -> str:
+    """An identity for one command's changes, which `undo` takes back together."""
+    import secrets
+
+    return secrets.token_hex(8)
 
 
 def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
@@ -124,16 +133,17 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
     conn.run(  # the review and what it did, in one statement
         "INSERT INTO review (card_id, at, kind, rating, source, note, duration, state_before, "
         "recorded_at, study_day, prior_state, elapsed_days, retrievability, stability, "
-        "difficulty) VALUES (:card_id, :at, 'review', :rating, 'cli', :note, :duration, "
-        ":state_before, :now, :study_day, :prior_state, :elapsed_days, :retrievability, "
-        ":stability, :difficulty)",
+        "difficulty, command) VALUES (:card_id, :at, 'review', :rating, 'cli', :note, "
+        ":duration, :state_before, :now, :study_day, :prior_state, :elapsed_days, "
+        ":retrievability, :stability, :difficulty, :command)",
         card_id=card.id, at=conn.stamp(at), rating=rating, note=note or None,
         duration=duration, state_before=state_to_json(before), now=conn.stamp(now),
-        **step_values(conn, step))
+        command=new_command(), **step_values(conn, step))
     store_state(conn, card.id, after, clock, now)
     interval = (after.due - day).days
     return GradeResult(card.id, card.topic, rating, at, retrievability, after.due, interval,
-                       after.stability, after.difficulty)
+                       after.stability, after.difficulty,
+                       card_labels(conn, [card]).get(card.id, card.topic))
 
 
 @dataclass(frozen=True)
@@ -147,17 +157,34 @@ class UndoResult:
     at: datetime
     due: date
     left_in_log: str | None = None
+    label: str = ""
+    also: int = 0  # more moves taken back with it, made by the same command
+
+
+_UNDOABLE = ("SELECT id, card_id, kind, rating, at, state_before, recorded_at, log_row_id, "
+             "command FROM review WHERE state_before IS NOT NULL AND undone_at IS NULL ")
 
 
 def undo(conn: SqlConn, *, engine: Engine, now: datetime) -> UndoResult:
-    """Take back the newest grade or reschedule made by hand; never history from the log."""
-    row = conn.one(
-        "SELECT id, card_id, kind, rating, at, state_before, recorded_at, log_row_id "
-        "FROM review WHERE state_before IS NOT NULL AND undone_at IS NULL "
-        "ORDER BY recorded_at DESC, id DESC LIMIT 1")
+    """Take back what the newest command that graded or rescheduled by hand did (a grade, a
+    set-due, every move of a spread); never history from the log.
+
+    The result names the newest event and counts the others of its command in `also`.
+    """
+    row = conn.one(_UNDOABLE + "ORDER BY recorded_at DESC, id DESC LIMIT 1")
     if row is None:
         raise NothingToUndo(_("nothing to undo: no grade recorded with 'review grade' is left"))
-    review_id, card_id, kind, rating, at, state_before, recorded_at, log_row_id = row
+    result = _undo_one(conn, row, engine=engine, now=now)
+    same = conn.all(_UNDOABLE + "AND command = :command ORDER BY id DESC",
+                    command=row[8]) if row[8] is not None else []
+    for other in same:
+        _undo_one(conn, other, engine=engine, now=now)
+    return replace(result, also=len(same))
+
+
+def _undo_one(conn: SqlConn, row: tuple[Any, ...], *, engine: Engine,
+              now: datetime) -> UndoResult:
+    review_id, card_id, kind, rating, at, state_before, recorded_at, log_row_id, _cmd = row
     card = card_row(conn, card_id)
     later = conn.scalar(
         "SELECT id FROM review WHERE card_id = :card_id AND undone_at IS NULL "
@@ -188,15 +215,17 @@ def undo(conn: SqlConn, *, engine: Engine, now: datetime) -> UndoResult:
             left_in_log = f"{place[0]}:{place[1]}"
     moment = conn.moment(at)
     assert moment is not None
-    return UndoResult(card.id, card.topic, kind, rating, moment, due, left_in_log)
+    return UndoResult(card.id, card.topic, kind, rating, moment, due, left_in_log,
+                      card_labels(conn, [card]).get(card.id, card.topic))
 
 
-def _reschedule(conn: SqlConn, card: CardRow, due: date, now: datetime) -> None:
+def _reschedule(conn: SqlConn, card: CardRow, due: date, now: datetime, command: str) -> None:
     conn.run(
-        "INSERT INTO review (card_id, at, kind, source, due_set, state_before, recorded_at) "
-        "VALUES (:card_id, :now, 'reschedule', 'manual', :due, :state_before, :now)",
+        "INSERT INTO review (card_id, at, kind, source, due_set, state_before, recorded_at, "
+        "command) VALUES (:card_id, :now, 'reschedule', 'manual', :due, :state_before, :now, "
+        ":command)",
         card_id=card.id, now=conn.stamp(now), due=conn.day_value(due),
-        state_before=state_to_json(card_state(card)))
+        state_before=state_to_json(card_state(card)), command=command)
     conn.run("UPDATE card SET due = :due, updated_at = :now WHERE id = :id",
              due=conn.day_value(due), now=conn.stamp(now), id=card.id)
 
@@ -208,7 +237,7 @@ def set_due(conn: SqlConn, card_id: int, day: date, *, clock: DayClock,
     if day < clock.day_of(now):
         raise GradeError(_("{day} is in the past; a new due date must be today or later").format(
             day=day.isoformat()))
-    _reschedule(conn, card, day, now)
+    _reschedule(conn, card, day, now, new_command())
     return card
 
 
@@ -248,6 +277,7 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
     share = -(-len(backlog) // days)
     last = today + timedelta(days=days - 1)
     moves: list[Move] = []
+    command = new_command()  # one spread, one undo
     day, placed = today, 0
     for entry in backlog:
         while load.get(day, 0) >= max_per_day or (day <= last and placed >= share):
@@ -257,6 +287,6 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
         if day != today:
             moves.append(Move(entry.card.id, entry.card.topic, entry.retrievability,
                               entry.card.due, day))
-            _reschedule(conn, entry.card, day, now)  # type: ignore[arg-type]
+            _reschedule(conn, entry.card, day, now, command)  # type: ignore[arg-type]
     return moves
 

@@ -116,6 +116,7 @@ class Card(Base):
         Index("ix_card_by_stability", "suspended", "merged_into", "stability",
               "last_review_day", "due"),
         Index("ix_card_last_review_day", "last_review_day"),
+        Index("ix_card_topic", "topic", "merged_into"),
     )
 
 
@@ -151,12 +152,16 @@ class Review(Base):
     retrievability: Mapped[float | None] = mapped_column(Float)
     stability: Mapped[float | None] = mapped_column(Float)
     difficulty: Mapped[float | None] = mapped_column(Float)
+    # The command that made it (grade, set-due, spread): one `review undo` takes back all
+    # a command did. None for history read from a log.
+    command: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_review_card_at", "card_id", "at"),
         Index("ix_review_recorded_at", "recorded_at"),
         Index("ix_review_at", "at"),
         Index("ix_review_study_day", "study_day"),
+        Index("ix_review_command", "command"),
     )
 
 

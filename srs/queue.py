@@ -17,7 +17,7 @@ from srs.engine import Engine, unusable
 from srs.errors import SrsError
 from srs.i18n import _
 from srs.sql import SqlConn
-from srs.store import card_rows, review_counts, source_paths
+from srs.store import card_labels, card_rows, review_counts, source_paths
 
 ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
@@ -249,8 +249,10 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
     ids = [entry.card.id for entry in queue.entries]
     if not ids:
         return []
-    cards = card_dicts([entry.card for entry in queue.entries], engine=engine, now=now, tz=tz,
-                       reviews=review_counts(conn, ids), paths=source_paths(conn))
+    shown = [entry.card for entry in queue.entries]
+    cards = card_dicts(shown, engine=engine, now=now, tz=tz, reviews=review_counts(conn, ids),
+                       paths=source_paths(conn),
+                       labels=card_labels(conn, shown))
     result = []
     for entry, data in zip(queue.entries, cards, strict=True):
         data["retrievability"] = round(entry.retrievability, 4)  # on the queue's day

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from srs.cardview import CardLike, CardRow
 from srs.channels import LOG, Notice, PermanentDeliveryError, channel_id
 from srs.clock import UTC, DayClock
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.queue import Queue, build_queue
 from srs.sql import SqlConn
-from srs.store import card_rows
+from srs.store import card_labels, card_rows
 from srs.text import one_line
 
 if TYPE_CHECKING:
@@ -264,9 +264,11 @@ def plan(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetim
         queue = build_queue(conn, engine=engine, clock=clock, now=now,
                             order=settings.order, max_per_day=settings.max_per_day)
         if queue.entries:
-            return Plan(message=digest_message(queue, slot, now, settings))
+            labels = card_labels(conn, [entry.card for entry in queue.entries])
+            return Plan(message=digest_message(queue, slot, now, settings, labels))
         skipped = slot
-    message = due_message(due_cards, day, now, settings) if due_cards else None
+    message = (due_message(due_cards, day, now, settings, card_labels(conn, due_cards))
+               if due_cards else None)
     return Plan(message=message, skipped_digest=skipped)
 
 
@@ -284,14 +286,16 @@ def _local(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).isoformat()
 
 
-def digest_message(queue: Queue, slot: Slot, now: datetime,
-                   settings: ReminderSettings) -> Message:
-    """The daily digest: how many self-tests are due, and the first topics in queue order."""
+def digest_message(queue: Queue, slot: Slot, now: datetime, settings: ReminderSettings,
+                   labels: dict[int, str] | None = None) -> Message:
+    """The daily digest: how many self-tests are due, and the first topics in queue order
+    (each by its label: srs.store.card_labels)."""
     cards = [entry.card for entry in queue.entries]
+    named = labels or {}
     count = len(cards)
-    title = (_("1 self-test due today") if count == 1
-             else _("{n} self-tests due today").format(n=count))
-    lines = _topic_lines([c.topic for c in cards])
+    title = ngettext("{n} self-test due today", "{n} self-tests due today", count).format(
+        n=count)
+    lines = _topic_lines([named.get(c.id, c.topic) for c in cards])
     if queue.more:
         lines.append(_("{n} more due beyond today's limit").format(n=queue.more))
     catch_up = now - release(slot.at, settings) > LATE_AFTER
@@ -301,23 +305,28 @@ def digest_message(queue: Queue, slot: Slot, now: datetime,
     payload = {
         "kind": DIGEST, "study_day": slot.day.isoformat(), "digest_at": slot.label,
         "due": count, "beyond_limit": queue.more, "catch_up": catch_up,
-        "topics": [{"id": c.id, "topic": c.topic, "due": c.due.isoformat()} for c in cards],
+        "topics": [{"id": c.id, "topic": c.topic, "label": named.get(c.id, c.topic),
+                    "due": c.due.isoformat()} for c in cards],
         "keys": [slot.key], "at": _local(now, settings.tz),
     }
     return Message(DIGEST, (slot.key,), slot.day, slot.at, title, "\n".join(lines), payload)
 
 
 def due_message(cards: Sequence[CardLike], day: date, now: datetime,
-                settings: ReminderSettings) -> Message:
+                settings: ReminderSettings, labels: dict[int, str] | None = None) -> Message:
     """A reminder of cards that fell due since the digest."""
-    title = (_("Due now: {topic}").format(topic=one_line(cards[0].topic, TOPIC_WIDTH))
-             if len(cards) == 1 else _("{n} topics due now").format(n=len(cards)))
-    lines = _topic_lines([c.topic for c in cards]) if len(cards) > 1 else []
+    named = labels or {}
+    title = (_("Due now: {topic}").format(
+        topic=one_line(named.get(cards[0].id, cards[0].topic), TOPIC_WIDTH))
+             if len(cards) == 1 else ngettext(
+                 "{n} topic due now", "{n} topics due now", len(cards)).format(n=len(cards)))
+    lines = _topic_lines([named.get(c.id, c.topic) for c in cards]) if len(cards) > 1 else []
     lines.append(_("Start with: review session"))
     keys = tuple(due_key(c.id, c.due) for c in cards)
     payload = {
         "kind": DUE, "study_day": day.isoformat(), "due": len(cards), "catch_up": False,
-        "topics": [{"id": c.id, "topic": c.topic, "due": c.due.isoformat()} for c in cards],
+        "topics": [{"id": c.id, "topic": c.topic, "label": named.get(c.id, c.topic),
+                    "due": c.due.isoformat()} for c in cards],
         "keys": list(keys), "at": _local(now, settings.tz),
     }
     return Message(DUE, keys, day, now, title, "\n".join(lines), payload)
@@ -468,9 +477,11 @@ def claim_retries(conn: SqlConn, settings: ReminderSettings, now: datetime, *,
                                   "expired: not delivered on its study day ({reason})").format(
                                   reason=row.detail or _("no reason recorded"))}
                               for row in group])
-            log.warning(_("gave up on the {kind} reminder of {day} on {channel} after {n} "
-                          "attempt(s)").format(kind=first.kind, day=first.study_day,
-                                               channel=channel, n=first.attempts))
+            log.warning(ngettext(
+                "gave up on the {kind} reminder of {day} on {channel} after {n} attempt",
+                "gave up on the {kind} reminder of {day} on {channel} after {n} attempts",
+                first.attempts).format(kind=first.kind, day=first.study_day, channel=channel,
+                                       n=first.attempts))
             continue
         if in_quiet(now, settings):
             continue

@@ -8,10 +8,11 @@ SQLAlchemy Core (srs/sql.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from srs.cardview import CARD_COLUMNS, CardRow
+from srs.cardview import CARD_COLUMNS, CardLike, CardRow
 from srs.errors import CardNotFound
 from srs.i18n import _
 from srs.sql import SqlConn
@@ -106,3 +107,25 @@ def source_paths(conn: SqlConn) -> dict[int, str]:
     """Every followed log's path by its id."""
     return {int(source_id): str(path)
             for source_id, path in conn.all("SELECT id, path FROM log_source")}
+
+
+def card_labels(conn: SqlConn, cards: Sequence[CardLike]) -> dict[int, str]:
+    """Each card's label (srs.cardview.labels), by id: its topic, and what tells it apart
+    when another card has the same topic."""
+    from srs.cardview import labels
+
+    if not cards:
+        return {}
+    columns = "SELECT id, topic, notes, learned_on FROM card WHERE merged_into IS NULL AND "
+    if len(cards) > 500:  # a whole list: the topics shared at all, in one pass
+        rows = conn.all(columns + "topic IN (SELECT topic FROM card WHERE merged_into IS NULL "
+                        "GROUP BY topic HAVING count(*) > 1)")
+    else:
+        rows = conn.all_in(columns + "topic IN ({ids})", sorted({card.topic for card in cards}))
+    known = {int(card_id): (int(card_id), topic, notes or "", conn.day(learned))
+             for card_id, topic, notes, learned in rows}
+    topics = {topic for _id, topic, _notes, _learned in known.values()}
+    shared = labels([*known.values(), *((card.id, card.topic, card.notes, card.learned_on)
+                                        for card in cards
+                                        if card.id not in known and card.topic in topics)])
+    return {card.id: shared.get(card.id, card.topic) for card in cards}

@@ -154,6 +154,7 @@ REVIEW = Table("review", (
     _moment("undone_at", nullable=True), _date("study_day", nullable=True),
     _int("prior_state", nullable=True), _int("elapsed_days", nullable=True),
     _float("retrievability"), _float("stability"), _float("difficulty"),
+    _varchar("command", 32, nullable=True),
 ))
 
 # Parents before children: the order a restore inserts in.

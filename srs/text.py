@@ -57,3 +57,49 @@ def one_line(text: str, width: int | None = None) -> str:
     if width is not None and len(text) > width:
         return text[: width - 1] + "…"
     return text
+
+
+def _char_width(char: str) -> int:
+    """Terminal cells of one character (wcwidth's rules: East Asian wide and full-width
+    characters and most emoji take two, combining marks and zero-width ones none)."""
+    import unicodedata
+
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    if char == "\u200d" or "\ufe00" <= char <= "\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+_WIDTHS: dict[str, int] = {}
+
+
+def cell_width(text: str) -> int:
+    """How many terminal cells `text` takes (a CJK character is two)."""
+    if text.isascii():
+        return len(text)
+    widths = _WIDTHS
+    total = 0
+    for char in text:
+        width = widths.get(char)
+        if width is None:
+            width = widths[char] = _char_width(char)
+        total += width
+    return total
+
+
+def fit(text: str, width: int) -> str:
+    """`text` through `one_line`, cut to `width` terminal cells with an ellipsis when wider."""
+    text = one_line(text)
+    if cell_width(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    kept, used = [], 0
+    for char in text:
+        cells = cell_width(char)
+        if used + cells > width - 1:
+            break
+        kept.append(char)
+        used += cells
+    return "".join(kept) + "…"

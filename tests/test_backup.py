@@ -527,7 +527,7 @@ UNTRUSTED: list[tuple[str, Change, str]] = [
      'tables.card.columns[1]: "title" is not a column of table card'),
     ("short row", _short_row,
      'tables.review.rows[2]: [3, 2, "2026-10-02T12:00:00+00:00", "review", 3, "log", nul… '
-     "is not a row of 21 values"),
+     "is not a row of 22 values"),
     ("naive datetime", cell("review", 0, "at", "2026-10-01T12:00:00"),
      'tables.review.rows[0].at: "2026-10-01T12:00:00" has no UTC offset (such as +00:00): '
      "the moment it means is unknown"),

@@ -38,6 +38,7 @@ DEFAULTS = {
     "reminders.quiet_hours": "22:00-08:00",
     "reminders.channels": ["log"],
     "reminders.command": "",
+    "language": "",
 }
 
 
@@ -68,11 +69,11 @@ def test_show_marks_defaults_and_names_the_file(run: Run, srs_home: Path) -> Non
     result = run("config", "show")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["key", "value", "meaning"]
-    starts = next(line for line in lines if line.startswith("day_starts_at "))
-    retention = next(line for line in lines if line.startswith("desired_retention "))
-    assert starts.split()[:3] == ["day_starts_at", "6", "hour"]
-    assert retention.split()[:3] == ["desired_retention", "0.9", "(default)"]
+    assert lines[0].split("\t") == ["key", "value", "", "meaning"]  # piped: tab-separated
+    starts = next(line for line in lines if line.startswith("day_starts_at\t"))
+    retention = next(line for line in lines if line.startswith("desired_retention\t"))
+    assert starts.split("\t")[:3] == ["day_starts_at", "6", ""]
+    assert retention.split("\t")[:3] == ["desired_retention", "0.9", "(default)"]
     assert lines[-1] == f"file: {config_file(srs_home)}"
 
 
@@ -192,7 +193,7 @@ def test_a_clock_setting_replays_every_card_with_the_file_write(
 
     changed = run("config", "set", "day_starts_at", "0")
     assert changed.stdout.splitlines() == [
-        "day_starts_at = 0", "every card replayed with the new study days; 1 due dates moved"]
+        "day_starts_at = 0", "every card replayed with the new study days; 1 due date moved"]
     after = run_json("cards")
     expected = fsrs_after(["2026-11-20", "2026-11-24"])
     assert (after[1]["due"], after[1]["stability"]) == (
@@ -211,7 +212,7 @@ def test_a_scheduling_setting_replays_every_card(
     changed = run("config", "set", "desired_retention", "0.8")
     assert changed.stdout.splitlines() == [
         "desired_retention = 0.8",
-        "every card replayed with the new desired_retention; 1 due dates moved"]
+        "every card replayed with the new desired_retention; 1 due date moved"]
     expected = fsrs_after(["2026-11-01", "2026-11-05"], desired_retention=0.8)
     assert run_json("show", "1")["due"] == expected.due.date().isoformat()
 

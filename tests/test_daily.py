@@ -223,7 +223,7 @@ def test_grade_message(loaded: Path, run: Callable[..., Result]) -> None:
     with freeze_time(NOW):
         result = run("grade", "5", "easy")
     assert result.exit_code == 0
-    assert result.stdout.startswith("card 5 easy: next self-test 20")
+    assert result.stdout.startswith("card 5 easy: Probability; next self-test 20")
     assert ", in " in result.stdout and " days" in result.stdout
 
 
@@ -441,9 +441,10 @@ def test_piped_session_records_each_answer(loaded: Path, query: Callable[[str], 
     with freeze_time(NOW):
         result = run("session", input="g\n?\ns\nh\nu\ne\nq\n")
     assert result.exit_code == 0, result.output
-    assert "card 2 good: next self-test" in result.stdout
+    assert "card 2 good: 矩阵 Matrices; next self-test" in result.stdout
     assert "card 1 hard" in result.stdout
-    assert "undid card 1" in result.stdout
+    assert "undid hard of card 1" in result.stdout
+    assert "1 of 5 · card 2: 矩阵 Matrices" in result.stdout
     assert "card 1 easy" in result.stdout
     assert "Stopped: 2 graded." in result.stdout
     rows = query("SELECT card_id, rating, undone_at IS NOT NULL FROM review "
