@@ -11,7 +11,7 @@ import click
 
 from cli.output import echo, json_option, print_json
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from srs.export import RestoreReport
@@ -151,12 +151,19 @@ def restore_cmd(app: App, path: Path, replace: bool, with_config: bool, with_com
                     "config_not_applied": held_back + settings.unknown
                     if with_config else list(values)})
         return
-    rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
+    counts = report.rows
+    rows = ", ".join([
+        ngettext("{n} card", "{n} cards", counts.get("card", 0)).format(n=counts.get("card", 0)),
+        ngettext("{n} review", "{n} reviews", counts.get("review", 0)).format(
+            n=counts.get("review", 0)),
+        ngettext("{n} log", "{n} logs", counts.get("log_source", 0)).format(
+            n=counts.get("log_source", 0))])
     echo(_("restored {path}: {rows}").format(path=path, rows=rows))
     if report.rescheduled:
-        echo(_("{n} due dates moved: study days now follow timezone {zone}, starting "
-               "at {hour}:00").format(n=report.rescheduled, zone=clock.zone_name,
-                                      hour=clock.day_starts_at))
+        echo(ngettext("{n} due date moved: study days now follow timezone {zone}, starting "
+                      "at {hour}:00", "{n} due dates moved: study days now follow timezone "
+                      "{zone}, starting at {hour}:00", report.rescheduled).format(
+                          n=report.rescheduled, zone=clock.zone_name, hour=clock.day_starts_at))
     if not with_config:
         if values:
             echo(_("the backup's settings are not applied (add --with-config to write them "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,8 +23,13 @@ def _view(app: App, conn: SqlConn) -> View:
     return View(app.engine(conn), app.now(), app.tz)
 
 
-def _day(iso: str | None) -> str:
-    return iso[:10] if iso else "-"
+def _day(iso: str | None, today: date) -> str:
+    """A day from JSON ("2026-12-14"), as every command shows days (srs.text.short_day)."""
+    from srs.text import short_day
+
+    if not iso:
+        return "-"
+    return short_day(date.fromisoformat(iso[:10]), today)
 
 
 @click.command("cards")
@@ -67,13 +73,15 @@ def cards_cmd(app: App, search: str | None, section: str | None, as_json: bool) 
                                                    optional=True),
                Column("", shrink=5, least=6, optional=True)]
     sections = trim_shared_prefix([card["section"] for card in data])
+    today = app.clock.day_of(app.now())
     rows = []
     for card, section in zip(data, sections, strict=True):
         flags = " ".join(flag for flag, on in (
             (_("suspended"), card["suspended"]),
             (_("not in log"), not card["in_log"] and card["source"]),
         ) if on)
-        rows.append([card["id"], card["label"], section, card["learned_on"], _day(card["due"]),
+        rows.append([card["id"], card["label"], section, _day(card["learned_on"], today),
+                     _day(card["due"], today),
                      f"{card['retrievability']:.0%}", card["reviews"], flags])
     print_table(columns, rows)
 
@@ -97,16 +105,18 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
         print_json(data)
         return
     from cli.output import Column, cell_width, colour, print_table, terminal_width, wrap
+    from srs.text import short_time
 
     width = terminal_width()
+    today = app.clock.day_of(app.now())
     for line in wrap(f"{data['id']}. {data['label']}", width) if width else [
             f"{data['id']}. {one_line(data['label'])}"]:
         click.echo(click.style(line, bold=True) if colour() else line, color=colour())
     fields = [
         (_("section"), data["section"]), (_("source"), data["source"] or "-"),
-        (_("notes"), data["notes"] or "-"), (_("learned"), data["learned_on"]),
+        (_("notes"), data["notes"] or "-"), (_("learned"), _day(data["learned_on"], today)),
         (_("state"), data["state"] + (_(" (suspended)") if data["suspended"] else "")),
-        (_("due"), data["due"]),
+        (_("due"), _day(data["due"], today)),
         (_("stability"), f"{data['stability']:.2f} d" if data["stability"] else "-"),
         (_("difficulty"), f"{data['difficulty']:.2f}" if data["difficulty"] else "-"),
         (_("retrievability"), f"{data['retrievability']:.0%}"),
@@ -127,10 +137,12 @@ def show_cmd(app: App, card_id: int, as_json: bool) -> None:
     history = []
     for entry in data["history"]:
         if entry.get("kind") == "plan":
-            rating = _("self-test planned for {day}").format(day=_day(entry.get("due")))
+            rating = _("self-test planned for {day}").format(day=_day(entry.get("due"), today))
         else:
-            rating = entry["rating"] or _("due set to {day}").format(day=_day(entry.get("due")))
-        history.append([entry["at"][:16].replace("T", " "), rating, entry["source"],
+            rating = entry["rating"] or _("due set to {day}").format(
+                day=_day(entry.get("due"), today))
+        history.append([short_time(datetime.fromisoformat(entry["at"]), app.tz, today), rating,
+                        entry["source"],
                         entry["note"] or ""])
     print_table([Column(_("at")), Column(_("rating"), shrink=2, least=8), Column(_("source")),
                  Column(_("note"), shrink=3, least=8, optional=True)], history)
@@ -164,7 +176,8 @@ def add_cmd(app: App, topic: str, notes: str, learned: str | None, as_json: bool
         print_json(data)
     else:
         echo(_("added card {id}: {topic}, next self-test {due}").format(
-            id=data["id"], topic=data["topic"], due=_day(data["due"])))
+            id=data["id"], topic=data["topic"],
+            due=_day(data["due"], app.clock.day_of(app.now()))))
 
 
 def _suspend(app: App, card_id: int, suspended: bool, as_json: bool) -> None:

@@ -6,7 +6,7 @@ import click
 
 from cli.output import echo, json_option, print_json
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 
 @click.command("check")
@@ -58,16 +58,23 @@ def check_cmd(app: App, repair: bool, as_json: bool) -> None:
         for finding in report.problems + report.notices:
             echo(f"{finding.where}: {finding.message}")
         counts = report.counts
-        summary = _("{cards} cards, {reviews} self-tests and plans, {logs} logs checked: "
-                    "{problems} problems").format(problems=len(report.problems), **counts)
+        summary = _("{cards}, {reviews}, {logs} checked: {problems}").format(
+            cards=ngettext("{n} card", "{n} cards", counts["cards"]).format(n=counts["cards"]),
+            reviews=ngettext("{n} self-test or plan", "{n} self-tests and plans",
+                             counts["reviews"]).format(n=counts["reviews"]),
+            logs=ngettext("{n} log", "{n} logs", counts["logs"]).format(n=counts["logs"]),
+            problems=ngettext("{n} problem", "{n} problems", len(report.problems)).format(
+                n=len(report.problems)))
         if report.notices:
-            summary += _(", {n} logs out of date").format(n=len(report.notices))
+            summary += ngettext(", {n} log out of date", ", {n} logs out of date",
+                                len(report.notices)).format(n=len(report.notices))
         if mended is not None:
             summary += _("; indexes rebuilt") if mended else _(
                 "; the file could not be mended in place")
         if repair:
-            summary += _("; {n} card states and self-test steps re-derived").format(
-                n=report.repaired)
+            summary += ngettext("; {n} card state or self-test step re-derived",
+                                "; {n} card states and self-test steps re-derived",
+                                report.repaired).format(n=report.repaired)
         elif mended is False:
             summary += _("; nothing else was repaired")
         elif any(p.repairable for p in report.problems):

@@ -31,7 +31,23 @@ def _settings(app: App) -> Any:
 
 
 def _when(moment: datetime | None, app: App) -> str:
-    return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+    """A moment in the configured zone, short (srs.text.short_time)."""
+    from srs.text import short_time
+
+    return short_time(moment, app.tz, app.clock.day_of(app.now())) if moment else "-"
+
+
+def _since(text: str | None, app: App) -> str:
+    """When the daemon started (stored as an ISO moment), as `_when` shows moments."""
+    if not text:
+        return "?"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return _when(moment, app)
 
 
 def _iso(moment: datetime | None, app: App) -> str | None:
@@ -81,7 +97,7 @@ def run_cmd(app: App, check_every: float, detach: bool, log_file: Path | None) -
     url, files = _files(app)
     if detach:
         leave(log_file or files.log_file)
-    configure_logging()
+    configure_logging(tz=app.tz)
     Daemon(app.paths, url, files, check_every=check_every).run()
 
 
@@ -175,7 +191,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     else:
         if running.running:
             echo(_("daemon: running (pid {pid}, since {since})").format(
-                pid=running.pid, since=running.since or "?"))
+                pid=running.pid, since=_since(running.since, app)))
         else:
             echo(_("daemon: not running (start it with 'review daemon start')"))
         echo(_("database: {url}").format(url=safe_url(url)))

@@ -29,6 +29,7 @@ from cli.output import (
 from srs.app import App
 from srs.cardview import rating_name
 from srs.i18n import _, ngettext
+from srs.text import short_day
 
 if TYPE_CHECKING:
     from srs.sql import SqlConn
@@ -40,12 +41,33 @@ def _overdue(days: int) -> str:
     return ngettext("{n} day overdue", "{n} days overdue", days).format(n=days)
 
 
+_RELATIVE = re.compile(r"(?:(today|yesterday)|-(\d{1,4})d)?\s*(?:(\d{1,2}):(\d{2}))?")
+
+
 def parse_moment(value: str, app: App, param: str) -> datetime:
     """A time typed on the command line, local unless it carries an offset; a bare date is
-    that study day (at noon, as a log's dates are)."""
+    that study day (at noon, as a log's dates are). Also `today`, `yesterday`, `-2d` (two
+    days ago), each with a time or not (`yesterday 20:30`), and a time alone (`09:00`,
+    today)."""
     from srs.clock import UTC
 
     text = value.strip()
+    relative = _RELATIVE.fullmatch(text.lower())
+    if text and relative is not None:
+        word, back, hour, minute = relative.groups()
+        now = app.now()
+        local_today = now.astimezone(app.tz).date()
+        days = 1 if word == "yesterday" else int(back) if back else 0
+        if hour is None:  # a day alone: that study day, as a log's date
+            day = app.clock.day_of(now) - timedelta(days=days)
+            return min(app.clock.moment_of(day), now)
+        if int(hour) > 23 or int(minute) > 59:
+            raise click.BadParameter(_("{value!r} is not a time of day; use HH:MM").format(
+                value=plain(value)), param_hint=param)
+        moment = datetime.combine(local_today - timedelta(days=days),
+                                  datetime.min.time().replace(hour=int(hour),
+                                                              minute=int(minute)))
+        return moment.replace(tzinfo=app.tz).astimezone(UTC)
     try:
         if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
             day = parse_date(text, param)
@@ -58,8 +80,9 @@ def parse_moment(value: str, app: App, param: str) -> datetime:
             parsed = parsed.replace(tzinfo=app.tz)
         moment = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise click.BadParameter(
-            f"{plain(value)!r} is not a date or time; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'",
+        raise click.BadParameter(_(
+            "{value!r} is not a date or time; use YYYY-MM-DD, 'YYYY-MM-DD HH:MM', "
+            "HH:MM, today, yesterday or -Nd").format(value=plain(value)),
             param_hint=param) from None
     in_range(moment.date(), value, param)
     return moment
@@ -105,7 +128,7 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
 
 def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
     from cli.output import Column, print_table
-
+    today = app.clock.day_of(app.now())
     if not queue.entries:
         if queue.due_total:
             echo(ngettext("Study day {day}: today's limit is reached ({done} self-test "
@@ -113,16 +136,18 @@ def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
                           "Study day {day}: today's limit is reached ({done} self-tests "
                           "done); {n} more due (review today --all).",
                           queue.done_today).format(
-                day=queue.day, done=queue.done_today, n=queue.due_total))
+                day=short_day(queue.day, today), done=queue.done_today, n=queue.due_total))
         elif queue.next_due is not None:
             echo(_("Nothing due on {day}. Next self-test: {next}.").format(
-                day=queue.day, next=queue.next_due.isoformat()))
+                day=short_day(queue.day, today), next=short_day(queue.next_due, today)))
         else:
             echo(_("Nothing due on {day}, and no cards scheduled "
-                         "(import a log with 'review import PATH').").format(day=queue.day))
+                   "(import a log with 'review import PATH').").format(
+                       day=short_day(queue.day, today)))
         return
-    echo(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
-        day=queue.day, shown=len(queue.entries), total=queue.due_total, done=queue.done_today))
+    say(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
+        day=short_day(queue.day, today), shown=len(queue.entries), total=queue.due_total,
+        done=queue.done_today))
     columns = [Column(_("id"), right=True), Column(_("topic"), shrink=1, least=30),
                Column(_("section"), shrink=2, least=10, optional=True), Column(_("due")),
                Column(_("R"), right=True), Column(_("last")),
@@ -141,7 +166,7 @@ def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
 
 
 def _grade_text(app: App, result: Any) -> str:
-    day = result.due.isoformat()
+    day = short_day(result.due, app.clock.day_of(app.now()))
     interval = result.interval_days
     when = _("today") if interval <= 0 else (
         ngettext("in {n} day", "in {n} days", interval).format(n=interval))
@@ -280,14 +305,20 @@ def undo_cmd(app: App, as_json: bool) -> None:
                     "at": result.at.astimezone(app.tz).isoformat(),
                     "due": result.due.isoformat(), "also": result.also})
         return
-    _say_undone(result)
+    _say_undone(app, result)
 
 
-def _say_undone(result: Any) -> None:
+def _say_undone(app: App, result: Any) -> None:
+    if result.kind == "merge":
+        say(_("undid the merge of card {id} ({topic}) into card {into}: it is a card of its "
+              "own again, due {day}").format(
+                  id=result.card_id, topic=result.label or result.topic, into=result.merged_into,
+                  day=short_day(result.due, app.clock.day_of(app.now()))))
+        return
     what = rating_name(result.rating) if result.kind == "review" else _("new due date")
     say(_("undid {what} of card {id} ({topic}); due again {day}").format(
         what=what, id=result.card_id, topic=result.label or result.topic,
-        day=result.due.isoformat()))
+        day=short_day(result.due, app.clock.day_of(app.now()))))
     if result.also:
         say(ngettext("and {n} more change made by the same command (every card it moved "
                      "is back where it was)", "and {n} more changes made by the same "
@@ -299,16 +330,23 @@ def _say_undone(result: Any) -> None:
 
 
 def _target_day(text: str, app: App) -> date:
+    word = text.strip().lower()
+    if word in ("today", "tomorrow"):
+        return app.clock.day_of(app.now()) + timedelta(days=word == "tomorrow")
+    if not re.fullmatch(r"\+\d+d?|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", word):
+        raise click.BadParameter(_(
+            "{value!r} is not a day; use YYYY-MM-DD, +Nd (N days from today), today "
+            "or tomorrow").format(value=plain(text)), param_hint="DATE")
     match = re.fullmatch(r"\+(\d{1,6})d?", text.strip())
     if match:
         days = int(match.group(1))
         if days > MOST_DAYS_AHEAD:
-            raise click.BadParameter(f"{plain(text)!r} is not between {FIRST_DAY} and "
-                                     f"{LAST_DAY}", param_hint="DATE")
+            raise click.BadParameter(_("{value!r} is not between {first} and {last}").format(
+                value=plain(text), first=FIRST_DAY, last=LAST_DAY), param_hint="DATE")
         return in_range(app.clock.day_of(app.now()) + timedelta(days=days), text, "DATE")
     if re.fullmatch(r"\+\d+d?", text.strip()):
-        raise click.BadParameter(f"{plain(text)!r} is not between {FIRST_DAY} and {LAST_DAY}",
-                                 param_hint="DATE")
+        raise click.BadParameter(_("{value!r} is not between {first} and {last}").format(
+            value=plain(text), first=FIRST_DAY, last=LAST_DAY), param_hint="DATE")
     return parse_date(text, "DATE")
 
 
@@ -335,7 +373,7 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
 
     card, label = app.write(work)
     say(_("card {id} ({topic}) is due on {day}").format(
-        id=card.id, topic=label, day=day.isoformat()))
+        id=card.id, topic=label, day=short_day(day, app.clock.day_of(app.now()))))
 
 
 @click.command("spread")
@@ -383,7 +421,8 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
         return
     per_day = Counter(m.new_day for m in moves)
     for day in sorted(per_day):
-        echo(_("{day}: {n} moved there").format(day=day.isoformat(), n=per_day[day]))
+        echo(_("{day}: {n} moved there").format(
+            day=short_day(day, app.clock.day_of(app.now())), n=per_day[day]))
     echo((ngettext("would move {n} card", "would move {n} cards", len(moves)) if dry_run
           else ngettext("moved {n} card", "moved {n} cards", len(moves))).format(
               n=len(moves)))
@@ -483,7 +522,7 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> N
                                                             now=app.now()))
                     skipped.discard(result.card_id)
                     graded = tally[0] = max(0, graded - 1)
-                    _say_undone(result)
+                    _say_undone(app, result)
                     break
                 rating = parse_rating(answer, thresholds)
                 outcome, back = record_grade(app, card.id, rating)

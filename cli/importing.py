@@ -11,7 +11,7 @@ import click
 
 from cli.output import echo, json_option, print_json
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from srs.importer import ImportReport
@@ -61,8 +61,9 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
     warnings = [w for file in files if file.parsed for w in file.parsed.warnings]
     if strict and warnings:
         raise SrsError(
-            _("{n} warning(s) with --strict, nothing imported; first: {first}").format(
-                n=len(warnings), first=warnings[0])
+            ngettext("{n} warning with --strict, nothing imported; first: {first}",
+                     "{n} warnings with --strict, nothing imported; first: {first}",
+                     len(warnings)).format(n=len(warnings), first=warnings[0])
         )
     total = sum(len(file.parsed.rows) for file in files if file.parsed)
     show_progress = not as_json and sys.stderr.isatty() and total > 200
@@ -94,7 +95,8 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
         for file in files:
             assert file.parsed is not None
             for info in file.parsed.table_info:
-                read = (_("{n} rows").format(n=info.rows) if not info.skipped
+                read = (ngettext("{n} row", "{n} rows", info.rows).format(n=info.rows)
+                        if not info.skipped
                         else _("skipped: {reason}").format(reason=info.skipped))
                 echo(_("{file}:{line}: table [{columns}]: {read}").format(
                     file=file.name,
@@ -110,17 +112,26 @@ def import_cmd(app: App, paths: tuple[str, ...], dry_run: bool, strict: bool, as
     for moved in report.moved:
         echo(_("log moved: {old} is now {new}; its cards stay as they are").format(
             old=moved["from"], new=moved["to"]))
-    echo(_(
-        "{created} new, {updated} updated, {unchanged} unchanged cards; "
-        "{reviews} reviews added; {pending} pending; {warnings} warnings"
-    ).format(created=report.cards_created, updated=report.cards_updated,
-             unchanged=report.cards_unchanged, reviews=report.reviews_added,
-             pending=report.pending, warnings=len(report.warnings))
+    cards = report.cards_created + report.cards_updated + report.cards_unchanged
+    echo(_("{cards}; {reviews}; {pending}; {warnings}").format(
+        cards=ngettext("{created} new, {updated} updated, {unchanged} unchanged card",
+                       "{created} new, {updated} updated, {unchanged} unchanged cards",
+                       cards).format(created=report.cards_created,
+                                     updated=report.cards_updated,
+                                     unchanged=report.cards_unchanged),
+        reviews=ngettext("{n} review added", "{n} reviews added",
+                         report.reviews_added).format(n=report.reviews_added),
+        pending=_("{n} pending").format(n=report.pending),
+        warnings=ngettext("{n} warning", "{n} warnings", len(report.warnings)).format(
+            n=len(report.warnings)))
         + (_("; {n} planned for later").format(n=report.planned) if report.planned else "")
-        + (_("; {n} rows skipped (rest days, repeats)").format(n=report.skipped)
-           if report.skipped else ""))
+        + (ngettext("; {n} row skipped (rest days, repeats)",
+                    "; {n} rows skipped (rest days, repeats)", report.skipped).format(
+                        n=report.skipped) if report.skipped else ""))
     if report.no_longer_in_log:
-        echo(_("no longer in the log (kept): cards {ids}").format(
+        echo(ngettext("no longer in the log (kept): card {ids}",
+                      "no longer in the log (kept): cards {ids}",
+                      len(report.no_longer_in_log)).format(
             ids=", ".join(map(str, report.no_longer_in_log))))
     if dry_run:
         echo(_("dry run: nothing written"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import sys
 from datetime import date, timedelta
@@ -10,13 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.output import DAYS, console, echo, json_option, print_json
+from cli.output import DAYS, echo, json_option, print_json, say
 from srs.app import App
-from srs.i18n import _
+from srs.i18n import _, ngettext
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from srs.optimize import OptimizeResult
     from srs.sql import SqlConn
+    from srs.stats import DayActivity
 
 MONTHS = (_("Jan"), _("Feb"), _("Mar"), _("Apr"), _("May"), _("Jun"), _("Jul"), _("Aug"),
           _("Sep"), _("Oct"), _("Nov"), _("Dec"))
@@ -29,104 +33,238 @@ def _plot_option(func: Any) -> Any:
                         help="Also draw the charts into a PNG (needs srs[plot]).")(func)
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
+# -- charts in the terminal --------------------------------------------------------------
+#
+# Drawn here cell by cell rather than through plotext: a chart needs its numbers on the
+# bars, each date under its own bar and the terminal's own background, and plotext's bar
+# charts give none of the three (it places tick labels by its own scaling and paints a
+# canvas colour); cells also cost nothing to import.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise click.ClickException(_(
-            "--plot needs matplotlib; install it with: pip install 'srs[plot]'")) from None
-    return plt
+BLOCKS = " ▁▂▃▄▅▆▇█"  # a bar's top cell, in eighths
+BAR_ROWS = 6  # the tallest bar, in rows
+WIDEST_BAR = 7  # cells; a few days on a wide terminal do not become slabs
+# Foreground styles only (SGR): whatever background the terminal has shows through.
+FORECAST_STYLE, HEATMAP_STYLE, FAINT = "36", "32", "2"
+
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _width() -> int:
-    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    """The terminal's width (COLUMNS first), 80 when piped; charts stop growing at 120."""
+    return max(20, min(shutil.get_terminal_size((80, 24)).columns, 120))
 
 
-def _plotext() -> Any:
-    """plotext, without the documentation browser it builds as it is imported.
+_DRAWN = frozenset(BLOCKS + SHADES + "─…")  # one cell each
 
-    plotext 6 ends its `__init__` by loading 28 modules of documentation into `plotext.doc`
-    (60-100 ms here, more than the rest of `review stats` together); the charts never use
-    it, so a stand-in module takes its place. Where a plotext is laid out otherwise the
-    stand-in is never imported and plotext loads as usual.
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes (a CJK character is two)."""
+    if text.isascii() or all(char in _DRAWN for char in text):
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+class _Canvas:
+    """Lines of terminal cells, each a character and its style, written to by cell column."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines: list[list[tuple[str, str]]] = []
+
+    def line(self) -> int:
+        self.lines.append([(" ", "")] * self.width)
+        return len(self.lines) - 1
+
+    def free(self, line: int, col: int, cells: int) -> bool:
+        """Whether `cells` cells from `col` are inside the width and blank, with a blank cell
+        (or the edge) on either side."""
+        if col < 0 or col + cells > self.width:
+            return False
+        row = self.lines[line]
+        return all(row[c][0] == " " for c in range(max(0, col - 1),
+                                                   min(self.width, col + cells + 1)))
+
+    def put(self, line: int, col: int, text: str, style: str = "") -> None:
+        row = self.lines[line]
+        for char in text:
+            cells = _cells(char)
+            if col + cells > self.width:
+                break
+            row[col] = (char, style)
+            for extra in range(1, cells):
+                row[col + extra] = ("", style)  # the right half of a wide character
+            col += cells
+
+    def put_wrapped(self, text: str, style: str = "") -> None:
+        """`text` on new lines, broken between words to the width (a word wider than the
+        whole width cut with an ellipsis)."""
+        words = text.split(" ")
+        while words:
+            line = words.pop(0)
+            while words and _cells(f"{line} {words[0]}") <= self.width:
+                line += " " + words.pop(0)
+            if _cells(line) > self.width:
+                while line and _cells(line) > self.width - 1:
+                    line = line[:-1]
+                line += "…"
+            self.put(self.line(), 0, line, style)
+
+    def text(self, colour: bool) -> str:
+        out = []
+        for row in self.lines:
+            end = len(row)
+            while end and row[end - 1][0] == " ":
+                end -= 1
+            parts, current = [], ""
+            for char, style in row[:end]:
+                if colour and style != current:
+                    parts.append("\x1b[0m" if current else "")
+                    parts.append(f"\x1b[{style}m" if style else "")
+                    current = style
+                parts.append(char)
+            if current:
+                parts.append("\x1b[0m")
+            out.append("".join(parts))
+        return "\n".join(out)
+
+
+def _group_size(least: int) -> int:
+    """The fewest days a bar sums that is at least `least`: 1, 2, 3, a week, two, then weeks."""
+    for size in (1, 2, 3, 7, 14):
+        if size >= least:
+            return size
+    return -(-least // 7) * 7
+
+
+def _forecast_bars(days: list[tuple[date, int]], width: int
+                   ) -> tuple[int, int, list[tuple[date, int]]]:
+    """The days summed into as many bars as `width` holds, each as wide as its widest count.
+
+    Returns the days a bar sums, the cells a bar takes with the blank after it, and the bars
+    (the first day of each, its count).
     """
-    if "plotext" not in sys.modules:
-        import types
-
-        stand_in = types.ModuleType("plotext._doc.doc")
-        stand_in.docs = None  # type: ignore[attr-defined]
-        sys.modules.setdefault("plotext._doc.doc", stand_in)
-    import plotext
-
-    return plotext
-
-
-def _figure() -> Any:
-    figure = _plotext().figure
-    figure.clear.all()
-    return figure
+    size = 1
+    while True:
+        bars = [(days[i][0], sum(n for _d, n in days[i:i + size]))
+                for i in range(0, len(days), size)]
+        slot = len(str(max(n for _d, n in bars))) + 1
+        if len(bars) * slot <= width or len(bars) == 1:
+            return size, max(slot, min(width // len(bars), WIDEST_BAR + 1)), bars
+        size = max(_group_size(-(-len(days) // max(1, width // slot))), _group_size(size + 1))
 
 
-def _render(figure: Any, colour: bool = True) -> str:
-    text: str = figure.build().string(colorless=not (colour and sys.stdout.isatty()))
-    figure.clear.all()
-    return text
-
-
-def _int_ticks(top: int) -> list[int]:
-    step = max(1, math.ceil(top / 4))
-    return list(range(0, top + step, step))
-
-
-def forecast_chart(days: list[tuple[date, int]], width: int) -> str:
-    """The forecast as a plotext bar chart, one bar per day."""
-    figure = _figure()
-    top = max((n for _day, n in days), default=0)
-    figure.plot_size(width, 14)
-    figure.draw(figure.bar([d.strftime("%m-%d") for d, _n in days], [n for _d, n in days],
-                           width=0.6))
-    figure.ruler(1).ticks(_int_ticks(max(top, 1)))
-    figure.title(_("Self-tests due per day"))
-    return _render(figure)
+def forecast_chart(days: list[tuple[date, int]], width: int, colour: bool = False) -> str:
+    """The forecast as bars of block characters, one a day or one a few days, at most
+    `width` cells wide: each bar's count above it, its first day under it, the year on an
+    axis that crosses one."""
+    canvas = _Canvas(width)
+    canvas.put_wrapped(_("Self-tests due per day"))
+    if not days:
+        return canvas.text(colour)
+    size, slot, bars = _forecast_bars(days, width)
+    top = max(n for _d, n in bars)
+    # BAR_ROWS rows of bars under one more for the tallest bar's count; only the counts'
+    # row when nothing falls due.
+    rows = BAR_ROWS if top else 0
+    for _row in range(rows + 1):
+        canvas.line()
+    bottom = len(canvas.lines) - 1
+    for i, (_day, count) in enumerate(bars):
+        col = i * slot
+        eighths = max(1, round(count * rows * 8 / top)) if count else 0
+        full, part = divmod(eighths, 8)
+        for row in range(full):
+            canvas.put(bottom - row, col, "█" * (slot - 1), FORECAST_STYLE)
+        if part:
+            canvas.put(bottom - full, col, BLOCKS[part] * (slot - 1), FORECAST_STYLE)
+        canvas.put(bottom - full - (1 if part else 0), col, str(count),
+                   "" if count else FAINT)
+    canvas.put(canvas.line(), 0, "─" * (len(bars) * slot - 1), FAINT)
+    labels = canvas.line()
+    labelled: list[tuple[int, date]] = []
+    for i, (day, _count) in enumerate(bars):
+        label = day.strftime("%m-%d")
+        if canvas.free(labels, i * slot, len(label)):
+            canvas.put(labels, i * slot, label)
+            labelled.append((i * slot, day))
+    if days[0][0].year != days[-1][0].year:
+        years, shown = canvas.line(), None
+        for col, day in labelled:
+            if day.year != shown and canvas.free(years, col, 4):
+                canvas.put(years, col, str(day.year))
+                shown = day.year
+    if size > 1:
+        canvas.put_wrapped(ngettext("each bar: {n} day from the date under it",
+                                    "each bar: {n} days from the date under it",
+                                    size).format(n=size), FAINT)
+    return canvas.text(colour)
 
 
 def _level(count: int, top: int) -> int:
     return 0 if count <= 0 or top <= 0 else max(1, math.ceil(4 * count / top))
 
 
-def heatmap_chart(days: list[Any], today: date) -> str:
-    """Self-tests per study day over the last year, weeks across and weekdays down."""
-    from rich.cells import cell_len
-
+def heatmap_chart(days: Sequence[DayActivity], today: date, width: int,
+                  colour: bool = False) -> str:
+    """Self-tests per study day over the last year, weeks across and weekdays down, at most
+    `width` cells wide (the latest weeks when narrower): months and years under the weeks
+    they start in, and what each shade counts."""
     from srs.stats import heatmap_weeks
 
     start, grid = heatmap_weeks(days, today)
-    weeks = len(grid[0])
+    names = (_("Mon"), "", _("Wed"), "", _("Fri"), "", "")
+    gutter = max(_cells(name) for name in names) + 1
+    shown = max(1, min(len(grid[0]), width - gutter))
+    skip = len(grid[0]) - shown
     top = max((v for row in grid for v in row if v is not None), default=0)
-    figure = _figure()
+    canvas = _Canvas(width)
+    canvas.put_wrapped(_("Self-tests in the last year") if skip == 0 else
+                       ngettext("Self-tests in the last {n} week",
+                                "Self-tests in the last {n} weeks", shown).format(n=shown))
     for weekday, row in enumerate(grid):
-        xs = [col for col, v in enumerate(row) if v is not None]
-        marks = [SHADES[_level(v, top)] for v in row if v is not None]
-        figure.draw(figure.signal(xs, [6 - weekday] * len(xs), marker=marks))
-    labels = [_("Mon"), _("Wed"), _("Fri")]
-    figure.ruler(1).ticks([6, 4, 2], labels)
-    ticks, names = [], []
-    for col in range(weeks):
-        monday = start + timedelta(days=7 * col)
+        line = canvas.line()
+        canvas.put(line, 0, names[weekday])
+        for col, count in enumerate(row[skip:]):
+            if count is not None:
+                level = _level(count, top)
+                canvas.put(line, gutter + col, SHADES[level], HEATMAP_STYLE if level else FAINT)
+    # A month is named under the week its first day falls in, the year under each January
+    # and under the first month named when there is room.
+    earliest = max(start + timedelta(days=7 * skip), today - timedelta(days=364))
+    months, years = canvas.line(), canvas.line()
+    named: list[tuple[int, date]] = []
+    for col in range(shown):
+        monday = start + timedelta(days=7 * (skip + col))
         first = next((monday + timedelta(days=i) for i in range(7)
                       if (monday + timedelta(days=i)).day == 1), None)
-        if first is not None and col < weeks - 1:
-            ticks.append(col)
-            names.append(MONTHS[first.month - 1])
-    figure.ruler(0).ticks(ticks, names)
-    figure.plot_size(weeks + max(cell_len(label) for label in labels) + 2, 7 + 4)
-    figure.title(_("Self-tests in the last year"))
-    legend = "  ".join(f"{SHADES[k]} {text}" for k, text in _legend(top))
-    # The shades carry the counts; colours would only tell the weekday rows apart.
-    return _render(figure, colour=False) + legend
+        if first is None or not earliest <= first <= today:
+            continue
+        name = MONTHS[first.month - 1]
+        if canvas.free(months, gutter + col, _cells(name)):
+            canvas.put(months, gutter + col, name)
+            named.append((gutter + col, first))
+    for col, first in [(c, d) for c, d in named if d.month == 1] + named[:1]:
+        if canvas.free(years, col, 4):
+            canvas.put(years, col, str(first.year))
+    if not named:
+        del canvas.lines[months:]
+    legend = [(SHADES[k], text) for k, text in _legend(top)]
+    line, col = canvas.line(), 0
+    for shade, text in legend:
+        cells = 2 + _cells(text)
+        if col and col + 2 + cells > width:
+            line, col = canvas.line(), 0
+        elif col:
+            col += 2
+        canvas.put(line, col, shade, HEATMAP_STYLE if shade != SHADES[0] else FAINT)
+        canvas.put(line, col + 2, text)
+        col += cells
+    return canvas.text(colour)
 
 
 def _legend(top: int) -> list[tuple[int, str]]:
@@ -152,8 +290,6 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
         review stats --json
         review stats --plot stats.png
     """
-    from rich.table import Table
-
     from srs.stats import collect_stats
 
     now = app.now()
@@ -166,53 +302,100 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
         print_json(data)
         return
     cards, due, reviews, memory = data["cards"], data["due"], data["reviews"], data["memory"]
-    out = console()
-    echo(_("Study day {day}").format(day=data["today"]))
-    echo(_("Cards: {total} ({new} new, {learning} learning, {review} in review, "
+    say(_("Study day {day}").format(day=data["today"]))
+    say(_("Cards: {total} ({new} new, {learning} learning, {review} in review, "
                  "{relearning} relearning; {suspended} suspended; {gone} no longer in the log)")
                .format(gone=cards["not_in_log"], **{k: v for k, v in cards.items()
                                                    if k != "not_in_log"}))
-    echo(_("Due: {today} today ({overdue} overdue), {week} within 7 days").format(**due))
+    say(_("Due: {today} today ({overdue} overdue), {week} within 7 days").format(**due))
     for label, key in ((_("last 30 days"), "last_30_days"), (_("last 365 days"),
                                                               "last_365_days")):
         window = reviews[key]
-        echo(_("Self-tests, {label}: {n} ({per_day} a day), {studied} first studies")
-                   .format(label=label, n=window["self_tests"], per_day=window["per_day"],
-                           studied=window["studied"]))
+        say(ngettext("Self-tests, {label}: {n} ({per_day} a day), {studied} first study",
+                      "Self-tests, {label}: {n} ({per_day} a day), {studied} first studies",
+                      window["studied"]).format(label=label, n=window["self_tests"],
+                                                per_day=window["per_day"],
+                                                studied=window["studied"]))
     if memory["cards"]:
-        echo(_("Memory: average stability {s} days, average retrievability {r:.0%}")
+        say(_("Memory: average stability {s} days, average retrievability {r:.0%}")
                    .format(s=memory["average_stability"], r=memory["average_retrievability"]))
     retention = data["true_retention"]
     if retention["months"]:
-        echo(_("True retention (passed self-tests of cards in review):"))
-        table = Table(box=None, pad_edge=False)
-        for name in ("month", "self-tests", "passed", "retention"):
-            table.add_column(_(name), justify="left" if name == "month" else "right")
-        for month in retention["months"]:
-            table.add_row(month["month"], str(month["self_tests"]), str(month["passed"]),
-                          f"{month['retention']:.1%}")
-        table.add_row(_("all"), str(retention["self_tests"]), str(retention["passed"]),
-                      f"{retention['overall']:.1%}")
-        out.print(table)
-    echo("")
-    click.echo(heatmap_chart(stats.days, stats.today))
-    echo("")
-    click.echo(forecast_chart(stats.forecast.days, _width()))
-    echo(_("Backlog (due before today): {n}").format(n=stats.forecast.backlog))
+        say(_("True retention (passed self-tests of cards in review):"))
+        from cli.output import Column, print_table
+
+        rows = [[month["month"], month["self_tests"], month["passed"],
+                 f"{month['retention']:.1%}"] for month in retention["months"]]
+        rows.append([_("all"), retention["self_tests"], retention["passed"],
+                     f"{retention['overall']:.1%}"])
+        print_table([Column(_("month")), Column(_("self-tests"), right=True),
+                     Column(_("passed"), right=True), Column(_("retention"), right=True)], rows)
+    say("")
+    width, colour = _width(), _colour()
+    click.echo(heatmap_chart(stats.days, stats.today, width, colour))
+    say("")
+    click.echo(forecast_chart(stats.forecast.days, width, colour))
+    say(_("Backlog (due before today): {n}").format(n=stats.forecast.backlog))
+
+
+# -- charts in a PNG (--plot) ------------------------------------------------------------
+
+PLOT_DPI = 100  # with the sizes in inches below: 1100 x 600 and 1000 x 400 pixels
+STATS_PLOT_SIZE, FORECAST_PLOT_SIZE = (11, 6), (10, 4)
+MOST_LABELLED_BARS = 62
+
+
+def _plot_figure(size: tuple[float, float]) -> Any:
+    """A matplotlib figure of `size` inches, drawn off screen: no pyplot, no backend chosen
+    for the rest of the process."""
+    try:
+        import matplotlib.figure
+    except ImportError:
+        raise click.ClickException(_(
+            "--plot needs matplotlib; install it with: pip install 'srs[plot]'")) from None
+    return matplotlib.figure.Figure(figsize=size, dpi=PLOT_DPI, layout="constrained")
+
+
+def _plot_bars(axes: Any, days: list[tuple[date, int]], title: str, colour: str) -> None:
+    """Bars a day on a date axis that names the year, each with its count when they fit."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.ticker import MaxNLocator
+
+    counts = [n for _d, n in days]
+    bars = axes.bar([d for d, _n in days], counts, width=0.8, color=colour)
+    if len(days) <= MOST_LABELLED_BARS:
+        axes.bar_label(bars, labels=[str(n) if n else "" for n in counts], fontsize=8)
+    locator = AutoDateLocator()
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if days:
+        axes.set_xlim(days[0][0] - timedelta(days=1), days[-1][0] + timedelta(days=1))
+    axes.set_ylim(0, max(1, max(counts, default=0)) * 1.15)
+    axes.set_title(title)
+
+
+def _save_plot(figure: Any, path: str) -> None:
+    """The figure as a PNG at `path` (whatever its name ends in); one line when it cannot be
+    written."""
+    from srs.text import plain
+
+    try:
+        figure.savefig(path, format="png", dpi=PLOT_DPI)
+    except OSError as error:
+        raise click.ClickException(_("cannot write {path}: {reason}").format(
+            path=plain(path), reason=error.strerror or error)) from None
 
 
 def _plot_stats(path: str, stats: Any) -> None:
-    plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6))
-    days = [d.day for d in stats.days]
-    top.bar(days, [d.self_tests for d in stats.days], color="tab:green")
-    top.set_title(_("Self-tests per study day"))
-    bottom.bar([d for d, _n in stats.forecast.days], [n for _d, n in stats.forecast.days])
-    bottom.set_title(_("Self-tests due per day"))
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    figure = _plot_figure(STATS_PLOT_SIZE)
+    top, bottom = figure.subplots(2, 1)
+    done = {d.day: d.self_tests for d in stats.days}
+    year = [stats.today - timedelta(days=i) for i in range(364, -1, -1)]
+    _plot_bars(top, [(day, done.get(day, 0)) for day in year],
+               _("Self-tests per study day"), "tab:green")
+    _plot_bars(bottom, stats.forecast.days, _("Self-tests due per day"), "tab:blue")
+    _save_plot(figure, path)
 
 
 @click.command("forecast")
@@ -234,21 +417,17 @@ def forecast_cmd(app: App, days: int, as_json: bool, plot_file: str | None) -> N
     with app.reading() as conn:
         result = forecast(conn, clock=app.clock, now=app.now(), days=days)
     if plot_file:
-        plt = _pyplot()
-        fig, axes = plt.subplots(figsize=(10, 4))
-        axes.bar([d for d, _n in result.days], [n for _d, n in result.days])
-        axes.set_title(_("Self-tests due per day"))
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(plot_file)
-        plt.close(fig)
+        figure = _plot_figure(FORECAST_PLOT_SIZE)
+        _plot_bars(figure.subplots(), result.days, _("Self-tests due per day"), "tab:blue")
+        _save_plot(figure, plot_file)
     if as_json:
         print_json(result.to_json())
         return
-    click.echo(forecast_chart(result.days, _width()))
+    click.echo(forecast_chart(result.days, _width(), _colour()))
     total = sum(n for _d, n in result.days)
-    echo(_("Backlog (due before today): {backlog}; due in the next {days} days: {total}")
-               .format(backlog=result.backlog, days=days, total=total))
+    echo(ngettext("Backlog (due before today): {backlog}; due in the next {days} day: {total}",
+                  "Backlog (due before today): {backlog}; due in the next {days} days: "
+                  "{total}", days).format(backlog=result.backlog, days=days, total=total))
 
 
 def _score_line(label: str, data: dict[str, Any] | None) -> str:
@@ -292,7 +471,8 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
             return
         which = _("the default parameters") if reverted.is_default else _(
             "the previous parameters")
-        echo(_("back to {which}; {n} cards rescheduled").format(
+        echo(ngettext("back to {which}; {n} card rescheduled",
+                      "back to {which}; {n} cards rescheduled", reverted.rescheduled).format(
             which=which, n=reverted.rescheduled))
         return
     started = time.perf_counter()
@@ -309,11 +489,18 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
     data["seconds"] = round(time.perf_counter() - started, 3)
     if as_json:
         print_json(data)
+        if apply_ and not result.applied:
+            raise click.exceptions.Exit(1)
         return
     history = data["history"]
-    echo(_("History: {tests} self-tests on {cards} cards ({reviews} graded events)")
-               .format(tests=history["self_tests"], cards=history["cards"],
-                       reviews=history["reviews"]))
+    echo(_("History: {history} ({reviews})").format(
+        history=_("{tests} on {cards}").format(
+            tests=ngettext("{n} self-test", "{n} self-tests", history["self_tests"]).format(
+                n=history["self_tests"]),
+            cards=ngettext("{n} card", "{n} cards", history["cards"]).format(
+                n=history["cards"])),
+        reviews=ngettext("{n} graded event", "{n} graded events", history["reviews"]).format(
+            n=history["reviews"])))
     current = _("current (default)") if result.current_is_default else _("current (fitted)")
     echo(_score_line(current, data["current"]))
     if data["new"] is not None:
@@ -321,10 +508,14 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
         echo(_("fitted parameters: {values}").format(
             values=", ".join(f"{p:.4f}" for p in data["new"]["parameters"])))
     if result.applied:
-        echo(_("applied; {n} cards rescheduled ('review optimize --revert' undoes it)")
-                   .format(n=result.rescheduled))
+        echo(ngettext("applied; {n} card rescheduled ('review optimize --revert' undoes it)",
+                      "applied; {n} cards rescheduled ('review optimize --revert' undoes it)",
+                      result.rescheduled).format(n=result.rescheduled))
     elif result.reason:
-        echo(result.reason)
+        echo(_("not applied: {reason}").format(reason=result.reason) if apply_
+             else result.reason)
     elif result.better:
         echo(_("the fitted parameters fit better; 'review optimize --apply' uses them"))
     echo(_("took {s:.2f} s").format(s=data["seconds"]))
+    if apply_ and not result.applied:
+        raise click.exceptions.Exit(1)  # asked to apply, and nothing was

@@ -6,10 +6,11 @@ import click
 
 from cli.output import echo, json_option, print_json
 from srs.app import App
-from srs.i18n import _, ngettext
+from srs.i18n import N_, _, ngettext
 
-STATES = {"unchanged": _("unchanged"), "changed": _("changed since"),
-          "missing": _("file missing"), "unreadable": _("unreadable")}
+# Translated where shown: this module may be imported before the language is chosen.
+STATES = {"unchanged": N_("unchanged"), "changed": N_("changed since"),
+          "missing": N_("file missing"), "unreadable": N_("unreadable")}
 
 
 def _salt(app: App) -> str:
@@ -53,7 +54,7 @@ def logs_group(ctx: click.Context, as_json: bool) -> None:
                  Column(_("imported"), shrink=4, optional=True), Column(_("file"))],
                 [[info.id, info.path, info.rows, info.cards, info.pending, info.planned,
                   info.imported_at.astimezone(app.tz).strftime("%m-%d %H:%M")
-                  if info.imported_at else "-", STATES[info.state]] for info in found])
+                  if info.imported_at else "-", _(STATES[info.state])] for info in found])
 
 
 @logs_group.command("move")

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from cli.language import start as start_language
+from cli.language import translate
 from cli.output import echo
 from srs import __version__
 from srs.errors import SrsError
@@ -39,6 +41,8 @@ COMMANDS = {
     "export": "cli.backup:export_cmd",
     "restore": "cli.backup:restore_cmd",
     "check": "cli.check:check_cmd",
+    "completion": "cli.shell:completion_cmd",
+    "open": "cli.shell:open_cmd",
 }
 
 
@@ -64,26 +68,30 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
-        return command
+        return translate(command)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Run, turning every error into one line on stderr (no usage block)."""
         kwargs["standalone_mode"] = False
+        start_language()
+        translate(self)
+        from srs.i18n import _
+
         given = kwargs.get("args", args[0] if args else None)
         bad = _not_utf8(list(sys.argv[1:] if given is None else given))
         if bad is not None:
-            echo(f"Error: {bad}", err=True)
+            echo(_("Error: {message}").format(message=bad), err=True)
             sys.exit(2)
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as err:
-            echo(f"Error: {_usage_message(err)}", err=True)
+            echo(_("Error: {message}").format(message=_usage_message(err)), err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            echo(f"Error: {err.format_message()}", err=True)
+            echo(_("Error: {message}").format(message=err.format_message()), err=True)
             sys.exit(err.exit_code)
         except click.Abort:
-            echo("Aborted.", err=True)
+            echo(_("Aborted."), err=True)
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
@@ -138,7 +146,10 @@ def _usage_message(err: click.UsageError) -> str:
                        err.ctx)
     if getattr(err, "srs_suggested", False) or err.ctx is None:
         return err.format_message()
-    return f"{err.format_message()} (see '{err.ctx.command_path} -h')"
+    from srs.i18n import _
+
+    return _("{message} (see '{command} -h')").format(message=err.format_message(),
+                                                      command=err.ctx.command_path)
 
 
 def _not_utf8(args: list[str]) -> str | None:
@@ -182,8 +193,9 @@ def _explained(err: Exception, ctx: click.Context) -> str:
 @click.version_option(__version__, "--version", prog_name="review")
 @click.option("--db", "db_url", metavar="URL", envvar="SRS_DATABASE_URL",
               help="Database URL (SQLAlchemy); default: SQLite in the data folder.")
+@click.option("--no-pager", is_flag=True, help="Never page long lists ($PAGER) on a terminal.")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, no_pager: bool) -> None:
     """Review the topics of a markdown study log when FSRS says they are due.
 
     \b
@@ -191,8 +203,10 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         review import progress-log.md
         review today
     """
+    from cli import output
     from srs.app import App
 
+    output.paging = not no_pager
     app = App(db_url=db_url, notify=_rescheduled)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -202,7 +216,7 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 def _overview(app: Any) -> None:
     """Bare `review`: what is due today and how to start (never creates a database)."""
-    from srs.i18n import _
+    from srs.i18n import _, day_label, ngettext
     from srs.sql import sqlite_path
 
     path = sqlite_path(app.url)
@@ -223,8 +237,9 @@ def _overview(app: Any) -> None:
         echo(_("No cards yet. Start with:"))
         echo("    review import progress-log.md")
     else:
-        echo(_("{due} of {cards} topics due for a self-test today ({day}).").format(
-            due=due, cards=cards, day=day.isoformat()))
+        echo(ngettext("{due} of {cards} topic due for a self-test today ({day}).",
+                      "{due} of {cards} topics due for a self-test today ({day}).",
+                      cards).format(due=due, cards=cards, day=day_label(day, day)))
         echo(_("Start with:"))
         echo("    review today            " + _("what is due, most at risk first"))
         echo("    review session          " + _("self-test them one by one"))
@@ -234,16 +249,20 @@ def _overview(app: Any) -> None:
 
 def _rescheduled(result: Any) -> None:
     """Say on stderr that the schedule was recomputed for another clock (never on stdout)."""
-    from srs.i18n import _
+    from srs.i18n import ngettext
 
     if not result.moved:
         return
     if result.previous is None:
-        echo(_("the schedule now counts elapsed time in study days: every card was "
-                     "replayed, {n} due dates moved").format(n=result.moved), err=True)
+        echo(ngettext("the schedule now counts elapsed time in study days: every card was "
+                      "replayed, {n} due date moved", "the schedule now counts elapsed time "
+                      "in study days: every card was replayed, {n} due dates moved",
+                      result.moved).format(n=result.moved), err=True)
     else:
-        echo(_("study days changed (timezone or day_starts_at): every card was "
-                     "replayed, {n} due dates moved").format(n=result.moved), err=True)
+        echo(ngettext("study days changed (timezone or day_starts_at): every card was "
+                      "replayed, {n} due date moved", "study days changed (timezone or "
+                      "day_starts_at): every card was replayed, {n} due dates moved",
+                      result.moved).format(n=result.moved), err=True)
 
 
 def main() -> None:

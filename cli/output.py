@@ -92,8 +92,10 @@ MOST_DAYS_AHEAD = (LAST_DAY - FIRST_DAY).days
 def in_range(day: date, value: str, param: str) -> date:
     """`day` when it lies between 1970 and 2100; else a bad parameter naming `value`."""
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise click.BadParameter(
-            f"{plain(value)!r} is not between {FIRST_DAY} and {LAST_DAY}", param_hint=param)
+        from srs.i18n import _
+
+        raise click.BadParameter(_("{value!r} is not between {first} and {last}").format(
+            value=plain(value), first=FIRST_DAY, last=LAST_DAY), param_hint=param)
     return day
 
 
@@ -107,9 +109,11 @@ def parse_date(value: str, param: str) -> date:
             raise ValueError
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
+        from srs.i18n import _
+
         raise click.BadParameter(
-            f"{plain(value)!r} is not a date; use YYYY-MM-DD", param_hint=param
-        ) from None
+            _("{value!r} is not a date; use YYYY-MM-DD").format(value=plain(value)),
+            param_hint=param) from None
     return in_range(day, value, param)
 
 
@@ -216,21 +220,39 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> 
         return
     lines = layout(columns, [[str(value) for value in row] for row in rows], width)
     bold = colour()
-    for number, line in enumerate(lines):
-        click.echo(click.style(line, bold=True) if number == 0 and bold else line,
-                   color=bold)
+    if bold:
+        lines[0] = click.style(lines[0], bold=True)
+    if paging and len(lines) + 2 > terminal_height():
+        # As git does: through $PAGER (less by default, told to quit when it all fits,
+        # to keep colours and to leave the screen as it is).
+        os.environ.setdefault("LESS", "FRX")
+        click.echo_via_pager("\n".join(lines), color=bold)
+        return
+    for line in lines:
+        click.echo(line, color=bold)
+
+
+paging = True  # long lists go through $PAGER on a terminal (off with review --no-pager)
+
+
+def terminal_height() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).lines
 
 
 _BREAKABLE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff"
                         r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+|\s+")
 
 
-def wrap(text: str, width: int, indent: str = "") -> list[str]:
+def wrap(text: str, width: int, indent: str = "",
+         units: re.Pattern[str] = _BREAKABLE) -> list[str]:
     """`text` (one line of it) in lines of at most `width` terminal cells, broken at spaces
-    and between CJK characters; a word wider than a line (a path) is broken where it must."""
+    and between CJK characters (`units`: what may not be broken); a word wider than a line
+    (a path) is broken where it must."""
     lines: list[str] = []
     line, used = "", 0
-    for token in _BREAKABLE.findall(one_line(text)):
+    for token in units.findall(one_line(text)):
         if token.isspace():
             if line:
                 line, used = line + " ", used + 1

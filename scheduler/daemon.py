@@ -25,14 +25,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.files import DaemonFiles, DaemonLock, already_running
 from srs import clock
 from srs.errors import ConfigError, SrsError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.paths import Paths
 
 if TYPE_CHECKING:
@@ -66,11 +66,26 @@ class ClockWatch:
         return drift if abs(drift) > self.threshold else None
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines to stderr (the journal under systemd, the log file when detached)."""
+class _ZoneFormatter(logging.Formatter):
+    """Log times in the person's configured zone, with its offset (not the machine's)."""
+
+    def __init__(self, tz: tzinfo | None) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord,  # noqa: N802 (logging's name)
+                   datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.tz or timezone.utc)
+        if self.tz is None:
+            moment = moment.astimezone()
+        return moment.strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def configure_logging(level: int = logging.INFO, tz: tzinfo | None = None) -> None:
+    """Log lines to stderr (the journal under systemd, the log file when detached), timed
+    in `tz` (the configured timezone; the machine's when None)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                           "%Y-%m-%d %H:%M:%S%z"))
+    handler.setFormatter(_ZoneFormatter(tz))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -499,8 +514,9 @@ _trim: Callable[[int], int] | None = None
 def _replayed(result: Rescheduled) -> None:
     """Opening the data replayed every card for another clock: say what moved."""
     if result.moved:
-        log.info(_("study days changed: every card replayed, {n} due dates moved").format(
-            n=result.moved))
+        log.info(ngettext("study days changed: every card replayed, {n} due date moved",
+                          "study days changed: every card replayed, {n} due dates moved",
+                          result.moved).format(n=result.moved))
 
 
 def _expected(err: Exception) -> bool:

@@ -63,6 +63,7 @@ class App:
         data through `reading` and `write`, never through this."""
         from srs.db import open_database
 
+        self._check_folder()
         db = open_database(self.url, clock=self.clock)
         self._follow_clock(db.write_connection)
         return db
@@ -87,6 +88,23 @@ class App:
                 raise DatabaseError(_("cannot open database {path}").format(path=path))
         self._follow_clock(lambda work: writing(raw, work))
         return raw
+
+    def _check_folder(self) -> None:
+        """A database named by --db or SRS_DATABASE_URL goes in a folder that exists: a
+        mistyped folder is an error, not a new tree of folders (only the default place is
+        created)."""
+        import os
+
+        path = sqlite_path(self.url)
+        explicit = self.db_url or os.environ.get("SRS_DATABASE_URL")
+        if (path is not None and explicit and not path.parent.exists()
+                and path.expanduser().resolve().parent
+                != self.paths.default_db.expanduser().resolve().parent):
+            from srs.errors import DatabaseError
+
+            raise DatabaseError(_("no folder {folder} for database {path} (create the folder "
+                                  "first, or name another file)").format(
+                                      folder=path.parent, path=path))
 
     def _follow_clock(self, write: Callable[[Callable[[SqlConn], Any]], Any]) -> None:
         """Replay every card when the stored schedule follows another clock (told once)."""

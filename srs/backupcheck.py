@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from srs.errors import ConfigError, SrsError
 from srs.export import BACKUP_FORMAT, BACKUP_VERSION, ExportError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.schema import KNOWN_REVISIONS
 from srs.tables import BY_NAME, TABLES, Column, Table
 
@@ -157,8 +157,10 @@ def _text(limit: int = MAX_TEXT) -> Check:
         if type(value) is not str:
             raise _not(value, _("text"))
         if len(value) > limit:
-            raise _Bad(_("{value} is too long ({n} characters; at most {limit})").format(
-                value=show(value), n=len(value), limit=limit))
+            raise _Bad(ngettext("{value} is too long ({n} character; at most {limit})",
+                                "{value} is too long ({n} characters; at most {limit})",
+                                len(value)).format(value=show(value), n=len(value),
+                                                   limit=limit))
         if value.isascii():
             if "\x00" in value:
                 raise _Bad(_("{value} holds a NUL character, which no database stores").format(
@@ -586,8 +588,9 @@ class _TableCheck:
         i = self.count
         checks = self.checks
         if type(row) is not list or len(row) != len(checks):
-            raise InvalidBackup((*self.path, "rows", i), _("{value} is not a row of {n} values")
-                                .format(value=show(row), n=len(checks)))
+            raise InvalidBackup((*self.path, "rows", i), ngettext(
+                "{value} is not a row of {n} value", "{value} is not a row of {n} values",
+                len(checks)).format(value=show(row), n=len(checks)))
         try:
             for j, (check, optional) in self.plain:
                 value = row[j]

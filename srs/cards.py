@@ -16,7 +16,17 @@ from srs.errors import SrsError
 from srs.i18n import _
 from srs.schedule import mark_clock, replay_cards
 from srs.sql import SqlConn
-from srs.store import card_labels, card_row, cards_from_rows, review_counts, source_paths
+from srs.store import (
+    card_labels,
+    card_row,
+    cards_from_rows,
+    new_command,
+    review_counts,
+    source_paths,
+    store_setting,
+)
+
+MERGE_UNDO = "undo.merge."  # a setting per merge, for `review undo`
 
 # Above this many cards, counting every card's self-tests in one scan beats asking for
 # them 500 ids at a time.
@@ -149,6 +159,16 @@ def merge_cards(conn: SqlConn, source_id: int, into_id: int, *, engine: Engine,
     if into.merged_into is not None:
         raise SrsError(_("card {id} is merged into card {into}; merge into that one").format(
             id=into_id, into=into.merged_into))
+    # What `review undo` needs to take the merge back: the events that move (and where
+    # they came from), the cards merged into this one before, and when.
+    moved = [[int(review_id), merged_from] for review_id, merged_from in conn.all(
+        "SELECT id, merged_from FROM review WHERE card_id = :source AND undone_at IS NULL",
+        source=source.id)]
+    children = [int(card_id) for (card_id,) in conn.all(
+        "SELECT id FROM card WHERE merged_into = :source", source=source.id)]
+    store_setting(conn, f"{MERGE_UNDO}{new_command()}", {
+        "recorded_at": now.isoformat(), "source": source.id, "into": into.id,
+        "moved": moved, "children": children})
     # The events that count move; undone ones stay with the card they were made on.
     conn.run("UPDATE review SET card_id = :into, merged_from = coalesce(merged_from, :source) "
              "WHERE card_id = :source AND undone_at IS NULL", into=into.id, source=source.id)

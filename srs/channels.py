@@ -105,7 +105,9 @@ class Channels:
 
 def send_log(notice: Notice) -> None:
     """Write the reminder to the log (the daemon's log file, or stderr)."""
-    lines = " · ".join(line for line in notice.body.splitlines() if line.strip())
+    # one line: the body's lines joined by " · ", a topic's own bullet left out
+    lines = " · ".join(line.strip().removeprefix("• ") for line in notice.body.splitlines()
+                       if line.strip())
     log.info(_("reminder: {title} — {body}").format(title=notice.title, body=lines))
 
 

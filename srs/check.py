@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from srs.engine import CardState, Engine
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.schedule import (
     STORE_STEP,
     changed_steps,
@@ -97,8 +97,9 @@ def _database(conn: SqlConn, report: CheckReport) -> None:
     for line in lines[:10]:
         report.problems.append(Finding("database", "database", line))
     if len(lines) > 10:
-        report.problems.append(Finding("database", "database", _(
-            "{n} more problems in the database file").format(n=len(lines) - 10)))
+        report.problems.append(Finding("database", "database", ngettext(
+            "{n} more problem in the database file", "{n} more problems in the database file",
+            len(lines) - 10).format(n=len(lines) - 10)))
     report.problems.append(Finding("database", "database", _(
         "the database file is damaged: 'review check --repair' rebuilds its indexes; if "
         "that is not enough, save what can be read with 'review export > backup.json' and "
@@ -236,9 +237,10 @@ def _states(conn: SqlConn, engine: Engine, report: CheckReport, bad: set[int]) -
             continue
         wrong_steps = changed_steps(conn, history, steps)
         if wrong_steps:
-            report.problems.append(Finding("state", f"card {card_id}", _(
-                "{n} of its self-tests store what their replay does not give").format(
-                    n=len(wrong_steps)), True))
+            report.problems.append(Finding("state", f"card {card_id}", ngettext(
+                "{n} of its self-tests stores what its replay does not give",
+                "{n} of its self-tests store what their replay does not give",
+                len(wrong_steps)).format(n=len(wrong_steps)), True))
             fixes.steps += wrong_steps
         new_day = engine.clock.day_of(new.last_review).toordinal() \
             if new.last_review is not None else None

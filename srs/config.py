@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from srs.errors import ConfigError
-from srs.i18n import _
+from srs.i18n import N_, _
 
 Value = Any
 Parser = Callable[[str], Value]
@@ -31,12 +31,20 @@ class Key:
     help: str
 
 
-def _bad(key: str, value: object, expected: str) -> ConfigError:
+def _bad(key: str, value: object, expected: str, **fields: object) -> ConfigError:
+    """The error for a bad value; `expected` is a message marked with N_ (its `fields`
+    filled in after it is translated)."""
     return ConfigError(
         _("bad value {value!r} for {key}: expected {expected}").format(
-            value=value, key=key, expected=expected
+            value=value, key=key, expected=_(expected).format(**fields)
         )
     )
+
+
+_NUMBER = N_("a number from {low} to {high}")
+_WHOLE = N_("a whole number from {low} to {high}")
+_ZONE = N_("an IANA zone name such as Asia/Shanghai")
+_ON_OFF = N_("on or off")
 
 
 def _float_range(key: str, low: float, high: float) -> tuple[Parser, Checker]:
@@ -44,12 +52,12 @@ def _float_range(key: str, low: float, high: float) -> tuple[Parser, Checker]:
         try:
             return float(text)
         except ValueError:
-            raise _bad(key, text, f"a number from {low} to {high}") from None
+            raise _bad(key, text, _NUMBER, low=low, high=high) from None
 
     def check(value: Value) -> Value:
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or not low <= value <= high):
-            raise _bad(key, value, f"a number from {low} to {high}")
+            raise _bad(key, value, _NUMBER, low=low, high=high)
         return float(value)
 
     return parse, check
@@ -60,11 +68,11 @@ def _int_range(key: str, low: int, high: int) -> tuple[Parser, Checker]:
         try:
             return int(text)
         except ValueError:
-            raise _bad(key, text, f"a whole number from {low} to {high}") from None
+            raise _bad(key, text, _WHOLE, low=low, high=high) from None
 
     def check(value: Value) -> Value:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _bad(key, value, f"a whole number from {low} to {high}")
+            raise _bad(key, value, _WHOLE, low=low, high=high)
         return value
 
     return parse, check
@@ -76,9 +84,9 @@ def _timezone_check(value: Value) -> Value:
     try:
         zone(str(value))
     except (ValueError, OSError):  # a folder of zones such as "Asia" fails to open
-        raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai") from None
+        raise _bad("timezone", value, _ZONE) from None
     if not isinstance(value, str):
-        raise _bad("timezone", value, "an IANA zone name such as Asia/Shanghai")
+        raise _bad("timezone", value, _ZONE)
     return value
 
 
@@ -97,11 +105,11 @@ def _bool(key: str) -> tuple[Parser, Checker]:
         try:
             return _BOOL_WORDS[text.strip().lower()]
         except KeyError:
-            raise _bad(key, text, "on or off") from None
+            raise _bad(key, text, _ON_OFF) from None
 
     def check(value: Value) -> Value:
         if not isinstance(value, bool):
-            raise _bad(key, value, "on or off")
+            raise _bad(key, value, _ON_OFF)
         return value
 
     return parse, check
@@ -131,20 +139,20 @@ def _split_list(text: str) -> list[str]:
 
 
 def _steps(key: str) -> tuple[Parser, Checker]:
-    expected = ("durations from 1s to 365d such as 10m,1h,1d separated by commas (at most "
-                f"{MOST_STEPS}), or none")
+    expected = N_("durations from 1s to 365d such as 10m,1h,1d separated by commas (at most "
+                  "{n}), or none")
 
     def parse(text: str) -> Value:
         return [] if text.strip().lower() in ("", "none", "off") else _split_list(text)
 
     def check(value: Value) -> Value:
         if not isinstance(value, list) or len(value) > MOST_STEPS:
-            raise _bad(key, value, expected)
+            raise _bad(key, value, expected, n=MOST_STEPS)
         for step in value:
             try:
                 parse_step(str(step))
             except ValueError:
-                raise _bad(key, step, expected) from None
+                raise _bad(key, step, expected, n=MOST_STEPS) from None
         return [str(step) for step in value]
 
     return parse, check
@@ -153,14 +161,14 @@ def _steps(key: str) -> tuple[Parser, Checker]:
 def _choice(key: str, choices: tuple[str, ...]) -> tuple[Parser, Checker]:
     def check(value: Value) -> Value:
         if value not in choices:
-            raise _bad(key, value, " or ".join(choices))
+            raise _bad(key, value, N_("one of {choices}"), choices=", ".join(choices))
         return value
 
     return (lambda text: text.strip()), check
 
 
 def _thresholds_check(value: Value) -> Value:
-    expected = "three increasing percentages for hard,good,easy such as 60,80,95"
+    expected = N_("three increasing percentages for hard,good,easy such as 60,80,95")
     if not isinstance(value, list) or len(value) != 3:
         raise _bad("score_thresholds", value, expected)
     try:
@@ -176,7 +184,7 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def _times_check(value: Value) -> Value:
-    expected = "local times such as 09:00,20:30"
+    expected = N_("local times such as 09:00,20:30")
     if not isinstance(value, list) or not value or not all(
         isinstance(v, str) and _CLOCK.match(v) for v in value
     ):
@@ -185,7 +193,7 @@ def _times_check(value: Value) -> Value:
 
 
 def _quiet_check(value: Value) -> Value:
-    expected = "a range of local times such as 22:00-08:00, or an empty string"
+    expected = N_("a range of local times such as 22:00-08:00, or an empty string")
     if not isinstance(value, str):
         raise _bad("reminders.quiet_hours", value, expected)
     if value == "":
@@ -200,7 +208,7 @@ CHANNELS = ("log", "desktop", "command")
 
 
 def _channels_check(value: Value) -> Value:
-    expected = "a list of channels: log, desktop, command, or apprise URLs"
+    expected = N_("a list of channels: log, desktop, command, or apprise URLs")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _bad("reminders.channels", value, expected)
     for channel in value:
@@ -212,7 +220,7 @@ def _channels_check(value: Value) -> Value:
 def _string_check(key: str) -> Callable[[Value], Value]:
     def check(value: Value) -> Value:
         if not isinstance(value, str):
-            raise _bad(key, value, "text")
+            raise _bad(key, value, N_("text"))
         return value
 
     return check
@@ -250,10 +258,37 @@ def _words_check(key: str) -> Callable[[Value], Value]:
         if not isinstance(value, list) or not all(
                 isinstance(v, str) and v.strip() and len(v) <= 100 for v in value) \
                 or len(value) > 200:
-            raise _bad(key, value, "words separated by commas")
+            raise _bad(key, value, N_("words separated by commas"))
         return [v.strip() for v in value]
 
     return check
+
+
+def _language_parse(text: str) -> Value:
+    """A language as a person types it: zh_CN (or zh, zh_Hans, zh_CN.UTF-8), en, or empty
+    to follow the environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)."""
+    from srs.i18n import normalize
+
+    return "" if not text.strip() else normalize(text) or text.strip()
+
+
+def _language_check(value: Value) -> Value:
+    from srs.i18n import LANGUAGES
+
+    if not isinstance(value, str) or value not in ("", *LANGUAGES):
+        raise _bad("language", value, N_("zh_CN or en (or empty: follow LANG)"))
+    return value
+
+
+def configured_language(path: Path) -> str | None:
+    """The `language` config.toml sets, read on its own when a command starts (its help and
+    usage errors are in that language too); None when it is not set or the file cannot be
+    read (the command that reads the file says why)."""
+    try:
+        value = tomllib.loads(path.read_bytes().decode("utf-8")).get("language")
+        return _language_check(value) or None if value is not None else None
+    except (OSError, ValueError, ConfigError):
+        return None
 
 
 def _skip_words() -> tuple[str, ...]:
@@ -265,44 +300,46 @@ def _skip_words() -> tuple[str, ...]:
 def _keys() -> dict[str, Key]:
     keys = [
         Key("timezone", _system_zone, lambda t: t.strip(), _timezone_check,
-            "IANA zone for study days and reminders (default: the system's)"),
+            N_("IANA zone for study days and reminders (default: the system's)")),
         Key("day_starts_at", lambda: 4, *_int_range("day_starts_at", 0, 23),
-            "hour (0-23) a study day begins; reviews before it count for the day before"),
+            N_("hour (0-23) a study day begins; reviews before it count for the day before")),
         Key("desired_retention", lambda: 0.9, *_float_range("desired_retention", 0.70, 0.99),
-            "share of self-tests you want to pass when they fall due (0.70-0.99)"),
+            N_("share of self-tests you want to pass when they fall due (0.70-0.99)")),
         Key("maximum_interval", lambda: 36500, *_int_range("maximum_interval", 1, 36500),
-            "longest interval between self-tests, in days"),
+            N_("longest interval between self-tests, in days")),
         Key("learning_steps", lambda: [], *_steps("learning_steps"),
-            "short steps after the first study, e.g. 1h,1d (default none)"),
+            N_("short steps after the first study, e.g. 1h,1d (default none)")),
         Key("relearning_steps", lambda: [], *_steps("relearning_steps"),
-            "short steps after a failed self-test (default none)"),
+            N_("short steps after a failed self-test (default none)")),
         Key("fuzz", lambda: True, *_bool("fuzz"),
-            "spread intervals a little so reviews do not bunch up (on/off)"),
+            N_("spread intervals a little so reviews do not bunch up (on/off)")),
         Key("max_reviews_per_day", lambda: 10, *_int_range("max_reviews_per_day", 1, 9999),
-            "how many self-tests `review today` shows a day"),
+            N_("how many self-tests `review today` shows a day")),
         Key("order", lambda: "retrievability",
             *_choice("order", ("retrievability", "due", "log", "random")),
-            "order of today's queue: retrievability, due, log or random"),
+            N_("order of today's queue: retrievability, due, log or random")),
         Key("score_thresholds", lambda: [60, 80, 95],
             lambda t: _split_list(t), _thresholds_check,
-            "lowest score (%) for hard, good and easy when grading with a score"),
+            N_("lowest score (%) for hard, good and easy when grading with a score")),
         Key("write_back", lambda: False, *_bool("write_back"),
-            "append each self-test to the row in the log file (on/off)"),
+            N_("append each self-test to the row in the log file (on/off)")),
         Key("log.done_words", lambda: [], _split_list, _words_check("log.done_words"),
-            "more status words meaning a row was studied, e.g. 搞定,nailed"),
+            N_("more status words meaning a row was studied, e.g. 搞定,nailed")),
         Key("log.pending_words", lambda: [], _split_list, _words_check("log.pending_words"),
-            "more status words meaning a row is not studied yet"),
+            N_("more status words meaning a row is not studied yet")),
         Key("log.skip_words", lambda: list(_skip_words()), _split_list,
             _words_check("log.skip_words"),
-            "topics that are no card: rest days (休息, rest, travel, ...)"),
+            N_("topics that are no card: rest days (休息, rest, travel, ...)")),
         Key("reminders.digest_at", lambda: ["09:00"], _split_list, _times_check,
-            "local times of the daily digest"),
+            N_("local times of the daily digest")),
         Key("reminders.quiet_hours", lambda: "22:00-08:00", lambda t: t.strip(), _quiet_check,
-            "local time range without reminders; empty turns it off"),
+            N_("local time range without reminders; empty turns it off")),
         Key("reminders.channels", lambda: ["log"], _split_list, _channels_check,
-            "where reminders go: log, desktop, command, apprise URLs"),
+            N_("where reminders go: log, desktop, command, apprise URLs")),
         Key("reminders.command", lambda: "", _command_parse, _string_check("reminders.command"),
-            "program run by the command channel with title and body as arguments"),
+            N_("program run by the command channel with title and body as arguments")),
+        Key("language", lambda: "", _language_parse, _language_check,
+            N_("language of messages: zh_CN or en (default: as LANG asks)")),
     ]
     return {key.name: key for key in keys}
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from srs.errors import DatabaseError, SrsError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.schema import KNOWN_REVISIONS, SCHEMA_HEAD  # the newest migration, checked on open
 
 if TYPE_CHECKING:
@@ -278,8 +278,9 @@ class Database:
                         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                         if broken:
                             raise DatabaseError(
-                                _("migration left {n} broken references; database unchanged")
-                                .format(n=len(broken))
+                                ngettext("migration left {n} broken reference; database "
+                                         "unchanged", "migration left {n} broken references; "
+                                         "database unchanged", len(broken)).format(n=len(broken))
                             )
                 if self.is_sqlite:
                     _raw_pragma(conn, "foreign_keys = ON")

@@ -19,7 +19,8 @@ from srs.i18n import _
 from srs.queue import ACTIVE, build_queue, reviews_done
 from srs.schedule import STORE_STATE, replay_cards, state_row, step_values
 from srs.sql import SqlConn
-from srs.store import card_labels, card_row
+from srs.store import card_labels, card_row, new_command
+from srs.text import short_day, short_time
 
 # How far another machine's clock may run ahead of ours before a last review "after now"
 # is a mistake rather than a grade just made there.
@@ -49,9 +50,15 @@ def parse_rating(text: str, thresholds: list[float]) -> int:
         got, out_of = float(match.group(1)), float(match.group(2))
         if out_of > 0 and got <= out_of:
             percent = 100 * got / out_of
+        else:
+            raise GradeError(_("score {text!r} is out of range: a score is at most its whole "
+                               "(such as 7/10)").format(text=text))
     elif match := _PERCENT.match(word):
         percent = float(match.group(1))
-    if percent is None or not 0 <= percent <= 100:
+        if not 0 <= percent <= 100:
+            raise GradeError(_("score {text!r} is out of range: a percentage is 0% to "
+                               "100%").format(text=text))
+    if percent is None:
         raise GradeError(_(
             "unknown rating {text!r} (use again, hard, good, easy, a/h/g/e, 1-4, "
             "or a score such as 7/10 or 70%)").format(text=text))
@@ -77,11 +84,14 @@ class GradeResult:
     label: str = ""  # what tells the card apart from others of its topic
 
 
-def _gradable(conn: SqlConn, card_id: int) -> CardRow:
+def _gradable(conn: SqlConn, card_id: int, *, suspended_ok: bool = False) -> CardRow:
     card = card_row(conn, card_id)
     if card.merged_into is not None:
         raise GradeError(_("card {id} was merged into card {into}; grade card {into}").format(
             id=card.id, into=card.merged_into))
+    if card.suspended and not suspended_ok:
+        raise GradeError(_("card {id} is suspended; run 'review unsuspend {id}' first to "
+                           "test yourself on it again").format(id=card.id))
     return card
 
 
@@ -89,13 +99,6 @@ def store_state(conn: SqlConn, card_id: int, state: CardState, clock: DayClock,
                 now: datetime) -> None:
     """Write a card's FSRS state."""
     conn.run(STORE_STATE, **state_row(conn, card_id, state, clock, now))
-
-
-def new_command() -> str:
-    """An identity for one command's changes, which `undo` takes back together."""
-    import secrets
-
-    return secrets.token_hex(8)
 
 
 def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: DayClock,
@@ -108,15 +111,18 @@ def grade(conn: SqlConn, card_id: int, rating: int, *, engine: Engine, clock: Da
             "card {id}'s last review is recorded at {last}, after now: a date in the log or a "
             "clock was wrong; correct the date in the log and run 'review import', or take "
             "that grade back with 'review undo'").format(
-                id=card.id, last=clock.day_of(card.last_review).isoformat()))
+                id=card.id, last=short_day(clock.day_of(card.last_review), clock.day_of(now))))
     if at is None:
         # "Now" on another machine or process may be a hair behind a grade it just saw.
         at = max(now, card.last_review) if card.last_review else now
+    today = clock.day_of(now)
     if at > now and at != card.last_review:
-        raise GradeError(_("--at {at} is in the future").format(at=at.isoformat()))
+        raise GradeError(_("--at {at} is in the future").format(
+            at=short_time(at, clock.tz, today)))
     if card.last_review is not None and at < card.last_review:
         raise GradeError(_("--at {at} is before card {id}'s last review at {last}").format(
-            at=at.isoformat(), id=card.id, last=card.last_review.isoformat()))
+            at=short_time(at, clock.tz, today), id=card.id,
+            last=short_time(card.last_review, clock.tz, today)))
     before = card_state(card)
     day = clock.day_of(at)
     retrievability = engine.retrievability(before, day)
@@ -159,6 +165,7 @@ class UndoResult:
     left_in_log: str | None = None
     label: str = ""
     also: int = 0  # more moves taken back with it, made by the same command
+    merged_into: int | None = None  # a merge taken back: the card it had been merged into
 
 
 _UNDOABLE = ("SELECT id, card_id, kind, rating, at, state_before, recorded_at, log_row_id, "
@@ -172,6 +179,10 @@ def undo(conn: SqlConn, *, engine: Engine, now: datetime) -> UndoResult:
     The result names the newest event and counts the others of its command in `also`.
     """
     row = conn.one(_UNDOABLE + "ORDER BY recorded_at DESC, id DESC LIMIT 1")
+    merge = _last_merge(conn)
+    newest = conn.moment(row[6]) if row is not None else None
+    if merge is not None and (newest is None or merge[1] > newest):
+        return _undo_merge(conn, *merge, engine=engine, now=now)
     if row is None:
         raise NothingToUndo(_("nothing to undo: no grade recorded with 'review grade' is left"))
     result = _undo_one(conn, row, engine=engine, now=now)
@@ -180,6 +191,44 @@ def undo(conn: SqlConn, *, engine: Engine, now: datetime) -> UndoResult:
     for other in same:
         _undo_one(conn, other, engine=engine, now=now)
     return replace(result, also=len(same))
+
+
+def _last_merge(conn: SqlConn) -> tuple[str, datetime, dict[str, Any]] | None:
+    """The newest merge not taken back: its record's key, when it was made, and the record."""
+    import json
+
+    from srs.cards import MERGE_UNDO
+
+    found = None
+    for key, value in conn.all("SELECT key, value FROM setting WHERE key LIKE :prefix",
+                               prefix=MERGE_UNDO + "%"):
+        record = json.loads(value)
+        at = datetime.fromisoformat(record["recorded_at"])
+        if found is None or at > found[1]:
+            found = (str(key), at, record)
+    return found
+
+
+def _undo_merge(conn: SqlConn, key: str, at: datetime, record: dict[str, Any], *,
+                engine: Engine, now: datetime) -> UndoResult:
+    """Take a merge back: the events it moved go back to their card, which is a card of its
+    own again, and both cards' states are replayed."""
+    from srs.store import delete_setting
+
+    source, into = int(record["source"]), int(record["into"])
+    conn.run_many("UPDATE review SET card_id = :source, merged_from = :came_from WHERE id = :id",
+                  [{"id": review_id, "source": source, "came_from": came_from}
+                   for review_id, came_from in record["moved"]])
+    conn.run_many("UPDATE card SET merged_into = :source WHERE id = :id",
+                  [{"id": child, "source": source} for child in record["children"]])
+    conn.run("UPDATE card SET merged_into = NULL, updated_at = :now WHERE id = :id",
+             now=conn.stamp(now), id=source)
+    replay_cards(conn, engine, now, [source, into])
+    delete_setting(conn, key)  # the merge's record: what it did is undone, the events stay
+    card = card_row(conn, source)
+    return UndoResult(card.id, card.topic, "merge", None, at, card.due,
+                      label=card_labels(conn, [card]).get(card.id, card.topic), also=0,
+                      merged_into=into)
 
 
 def _undo_one(conn: SqlConn, row: tuple[Any, ...], *, engine: Engine,
@@ -233,10 +282,10 @@ def _reschedule(conn: SqlConn, card: CardRow, due: date, now: datetime, command:
 def set_due(conn: SqlConn, card_id: int, day: date, *, clock: DayClock,
             now: datetime) -> CardRow:
     """Make a card due on study day `day`; its history stays as it is."""
-    card = _gradable(conn, card_id)
+    card = _gradable(conn, card_id, suspended_ok=True)
     if day < clock.day_of(now):
         raise GradeError(_("{day} is in the past; a new due date must be today or later").format(
-            day=day.isoformat()))
+            day=short_day(day, clock.day_of(now))))
     _reschedule(conn, card, day, now, new_command())
     return card
 

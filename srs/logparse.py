@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from srs.errors import LogFileError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.logdates import (
     ANY_DATE,
     EARLIEST,
@@ -845,9 +845,10 @@ class _Reader:
         """Take a table's earlier reading as this one's, when the topics seen above it lead
         its rows to the same repeats; False when the table must be read again."""
         seen, index = self.seen, read.index
-        keys = list(zip(read.key_text, read.key_day))
+        keys = list(zip(read.key_text, read.key_day, strict=False))
         # The first line of each key in this table (reversed: a dict keeps the last value).
-        own = dict(zip(reversed(keys), zip(repeat(index), reversed(read.key_line))))
+        own = dict(zip(reversed(keys), zip(repeat(index), reversed(read.key_line), strict=False),
+                       strict=False))
         if own.keys() & seen.keys() or read.repeats:  # a topic and day of a table above
             repeats = []
             for key, line in zip(keys, read.key_line, strict=True):
@@ -1248,9 +1249,10 @@ class _Reader:
             self.result.table_info.append(read.info)
         for line, count in per_line.items():
             if count > WARNINGS_PER_LINE:
-                warnings.append(ParseWarning(self.file, line, _(
-                    "{n} more warnings on this line not shown").format(
-                        n=count - WARNINGS_PER_LINE)))
+                warnings.append(ParseWarning(self.file, line, ngettext(
+                    "{n} more warning on this line not shown",
+                    "{n} more warnings on this line not shown",
+                    count - WARNINGS_PER_LINE).format(n=count - WARNINGS_PER_LINE)))
 
         def once(line: int, message: str) -> None:
             per_line[line] = per_line.get(line, 0) + 1
@@ -1258,14 +1260,17 @@ class _Reader:
                 warnings.append(ParseWarning(self.file, line, message))
 
         for value, lines in unknown_status.items():
-            once(lines[0], _(
-                "status {value!r} on {n} row(s) is not a done mark; counted as not yet "
-                "studied (add it with 'review config set log.done_words ...')").format(
-                    value=value, n=len(lines)))
+            once(lines[0], ngettext(
+                "status {value!r} on {n} row is not a done mark; counted as not yet "
+                "studied (add it with 'review config set log.done_words ...')",
+                "status {value!r} on {n} rows is not a done mark; counted as not yet "
+                "studied (add it with 'review config set log.done_words ...')",
+                len(lines)).format(value=value, n=len(lines)))
         for value, lines in unknown_mastery.items():
-            once(lines[0], _(
-                "mastery {value!r} on {n} row(s) is not understood; those rows count as "
-                "good").format(value=value, n=len(lines)))
+            once(lines[0], ngettext(
+                "mastery {value!r} on {n} row is not understood; it counts as good",
+                "mastery {value!r} on {n} rows is not understood; those rows count as good",
+                len(lines)).format(value=value, n=len(lines)))
         warnings.sort(key=lambda w: w.line)
         self.result.warnings = warnings
         self.result.reads = reads

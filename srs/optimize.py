@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from srs.engine import Engine, validate_parameters
 from srs.errors import ConfigError, SrsError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.store import PARAMETERS_KEY, delete_setting, store_setting
 
 if TYPE_CHECKING:
@@ -191,13 +191,20 @@ def optimize(conn: SqlConn, *, engine: Engine, now: datetime,
     is_default = _stored(conn, PARAMETERS_KEY) is None
     result = OptimizeResult(training, current, is_default, score(current, training))
     if not training.enough:
+        tests, cards = training.self_tests, training.cards
+        more_tests, more_cards = training.self_tests_needed, training.cards_needed
         return replace(result, reason=_(
-            "not enough history to fit: {tests} self-tests on {cards} cards; needs "
-            "{more_tests} more self-tests and {more_cards} more cards with one "
-            "(at least {min_tests} on {min_cards} cards)").format(
-                tests=training.self_tests, cards=training.cards,
-                more_tests=training.self_tests_needed, more_cards=training.cards_needed,
-                min_tests=MIN_SELF_TESTS, min_cards=MIN_CARDS))
+            "not enough history to fit: {history}; needs {more} (at least {least})").format(
+                history=_("{tests} on {cards}").format(
+                    tests=ngettext("{n} self-test", "{n} self-tests", tests).format(n=tests),
+                    cards=ngettext("{n} card", "{n} cards", cards).format(n=cards)),
+                more=_("{tests} and {cards} with one").format(
+                    tests=ngettext("{n} more self-test", "{n} more self-tests",
+                                   more_tests).format(n=more_tests),
+                    cards=ngettext("{n} more card", "{n} more cards",
+                                   more_cards).format(n=more_cards)),
+                least=_("{tests} on {cards} cards").format(tests=MIN_SELF_TESTS,
+                                                            cards=MIN_CARDS)))
     from fsrs_rs_python import FSRS
 
     fitted = tuple(float(p) for p in FSRS(list(current)).compute_parameters(training.items))
@@ -242,8 +249,10 @@ def revert(conn: SqlConn, *, engine: Engine, now: datetime) -> RevertResult:
 
     kept = _stored(conn, PREVIOUS_KEY)
     if kept is None:
-        raise OptimizeError(_("nothing to revert: 'review optimize --apply' has not changed "
-                              "the parameters since the last revert"))
+        raise OptimizeError(_("nothing to revert: the parameters in use were not set by "
+                              "'review optimize --apply'") if _stored(conn, PARAMETERS_KEY) is None
+                            else _("nothing to revert: the last 'review optimize --apply' was "
+                                   "already taken back"))
     previous = json.loads(kept)
     if previous is None:
         delete_setting(conn, PARAMETERS_KEY)

@@ -208,6 +208,7 @@ class Plan:
     message: Message | None = None
     skipped_digest: Slot | None = None
     held_until: datetime | None = None
+    skipped_because: str = ""  # why the digest found nothing to send
 
 
 def due_key(card_id: int, due: date) -> str:
@@ -258,7 +259,7 @@ def plan(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetim
         return Plan()
     if in_quiet(now, settings):
         return Plan(held_until=release(now, settings))
-    skipped = None
+    skipped, because = None, ""
     if digest_owed:
         assert slot is not None
         queue = build_queue(conn, engine=engine, clock=clock, now=now,
@@ -267,9 +268,11 @@ def plan(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetim
             labels = card_labels(conn, [entry.card for entry in queue.entries])
             return Plan(message=digest_message(queue, slot, now, settings, labels))
         skipped = slot
+        because = _("today's limit is reached ({n} more due: review today --all)").format(
+            n=queue.more) if queue.more else _("nothing due")
     message = (due_message(due_cards, day, now, settings, card_labels(conn, due_cards))
                if due_cards else None)
-    return Plan(message=message, skipped_digest=skipped)
+    return Plan(message=message, skipped_digest=skipped, skipped_because=because)
 
 
 # --- what it says ---------------------------------------------------------------------------
@@ -421,7 +424,7 @@ def claim(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: dateti
                      "study_day": conn.day_value(slot.day), "status": SKIPPED, "attempts": 0,
                      "batch": uuid.uuid4().hex, "title": "", "body": "", "payload": "{}",
                      "due_at": conn.stamp(slot.at), "retry_at": None,
-                     "detail": _("nothing due")})
+                     "detail": result.skipped_because or _("nothing due")})
     message = result.message
     deliveries: list[Delivery] = []
     if message is not None:

@@ -74,6 +74,13 @@ def card_row(conn: SqlConn, card_id: int, *, follow_merge: bool = False) -> Card
     return card
 
 
+def new_command() -> str:
+    """An identity for one command's changes, which `review undo` takes back together."""
+    import secrets
+
+    return secrets.token_hex(8)
+
+
 def load_setting(conn: SqlConn, key: str) -> Any:
     """A stored setting's value (JSON), None when it is not set."""
     value = conn.scalar("SELECT value FROM setting WHERE key = :key", key=key)

@@ -8,6 +8,7 @@ dropped. The command line prints through here (cli/output.py) and so do reminder
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, tzinfo
 
 # C0 controls but tab and newline, DEL and C1: a terminal obeys them (ESC starts a sequence
 # that can move the cursor, retitle the window or, with OSC 52, write the clipboard).
@@ -103,3 +104,23 @@ def fit(text: str, width: int) -> str:
         kept.append(char)
         used += cells
     return "".join(kept) + "…"
+
+
+def short_time(moment: datetime, tz: tzinfo, today: date) -> str:
+    """A moment as a person reads it: local time, short ("12-14 09:00"), with the year when
+    it is not this year's ("2025-12-14 09:00")."""
+    from srs.i18n import _
+
+    local = moment.astimezone(tz)
+    if local.year == today.year:
+        return _("{month:02d}-{day:02d} {hour:02d}:{minute:02d}").format(
+            month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+    return _("{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}").format(
+        year=local.year, month=local.month, day=local.day, hour=local.hour, minute=local.minute)
+
+
+def short_day(day: date, today: date) -> str:
+    """A study day as a person reads it ("Wed 12-02"; srs.i18n.day_label)."""
+    from srs.i18n import day_label
+
+    return day_label(day, today)

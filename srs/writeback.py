@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from srs.errors import SrsError
-from srs.i18n import _
+from srs.i18n import _, ngettext
 from srs.importer import row_keys
 
 # The parser's own reading of tables, so the cell written is the cell it reads.
@@ -157,10 +157,12 @@ def plan_edit(data: bytes, *, file: str, key: str, line_hint: int, day: date,
             "run 'review import {file}' and try again").format(file=file))
     row = found[0]
     if len(twins) > 1 and row.line != line_hint:
-        raise WriteBackError(_(
+        raise WriteBackError(ngettext(
+            "{file} has {n} row for the same topic and date and the row moved; cannot tell "
+            "which to write to; run 'review import {file}' and try again",
             "{file} has {n} rows for the same topic and date and the row moved; cannot tell "
-            "which to write to; run 'review import {file}' and try again").format(
-                file=file, n=len(twins)))
+            "which to write to; run 'review import {file}' and try again",
+            len(twins)).format(file=file, n=len(twins)))
     entry = entry_text(day, rating)
     assert row.learned_on is not None
     if day < row.learned_on:
@@ -263,8 +265,10 @@ def unwritable(path: Path) -> str | None:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         return _("cannot write in the folder of {file}; not written back").format(file=path)
     if info.st_nlink > 1:
-        return _("{file} has {n} hard links, which a safe rewrite would break; not written "
-                 "back").format(file=path, n=info.st_nlink)
+        return ngettext("{file} has {n} hard link, which a safe rewrite would break; not "
+                        "written back", "{file} has {n} hard links, which a safe rewrite "
+                        "would break; not written back", info.st_nlink).format(
+                            file=path, n=info.st_nlink)
     if os.geteuid() not in (0, info.st_uid):
         return _("{file} belongs to another user, whose file it must stay; not written "
                  "back").format(file=path)

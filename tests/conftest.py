@@ -20,6 +20,8 @@ def srs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SRS_HOME", str(home))
     monkeypatch.delenv("SRS_DATABASE_URL", raising=False)
     monkeypatch.setenv("TZ", "UTC")
+    # Messages in English whatever the developer's locale (tests/test_i18n.py sets its own).
+    monkeypatch.setenv("LANGUAGE", "en")
     return home
 
 

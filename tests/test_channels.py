@@ -425,7 +425,7 @@ def test_desktop_without_a_session_bus_falls_back_to_the_log(
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("WARNING", "no D-Bus session bus for desktop notifications; the reminder goes to "
                     "the log instead"),
-        ("INFO", "reminder: 2 self-tests due today — • Fourier series · • 贝叶斯定理"),
+        ("INFO", "reminder: 2 self-tests due today — Fourier series · 贝叶斯定理"),
     ]
 
 

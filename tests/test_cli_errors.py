@@ -209,7 +209,7 @@ def test_bare_review_counts_what_is_due_today(run: Run, imported: list[str],
         result = run()
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "2 of 2 topics due for a self-test today (2025-03-20)."
+    assert lines[0] == "2 of 2 topics due for a self-test today (Thu 03-20)."
     assert [line.split()[:2] for line in lines[2:5]] == [
         ["review", "today"], ["review", "session"], ["review", "grade"]]
     assert dump(srs_home) == imported

@@ -558,7 +558,7 @@ def test_status_and_stop_when_no_daemon_runs(run: Callable[..., Result],
         "daemon: not running (start it with 'review daemon start')\n"
         f"database: sqlite:///{srs_home / 'data' / 'srs.db'}\n"
         f"log: {srs_home / 'state' / 'daemon.log'}\n"
-        "next reminder: digest at 2026-12-01 09:00\n"
+        "next reminder: digest at 12-01 09:00\n"
         "last sent: nothing yet\n"
         "channels: log\n")
     stop = run("daemon", "stop")
@@ -681,7 +681,7 @@ def test_a_changed_day_start_in_config_toml_replays_every_card_in_the_running_da
     assert daemon.app is not first and daemon.app.clock.day_starts_at == 0
     assert after[0] == before[0] and after[1] != before[1]
     assert [r.getMessage() for r in caplog.records] == [
-        "settings reloaded", "study days changed: every card replayed, 1 due dates moved"]
+        "settings reloaded", "study days changed: every card replayed, 1 due date moved"]
     daemon.app.close()
 
 

@@ -14,6 +14,8 @@ from click.testing import Result
 from freezegun import freeze_time
 from fsrs import Card, Rating, Scheduler
 
+from srs.text import short_day
+
 UTC = timezone.utc
 
 LOG = """# Log
@@ -106,7 +108,7 @@ def test_today_human_output_and_limit_footer(loaded: Path, run: Callable[..., Re
         result = run("today", "--order", "due")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "Study day 2026-11-30: 2 of 5 due (0 done today)"
+    assert lines[0] == "Study day Mon 11-30: 2 of 5 due (0 done today)"
     assert "57 days overdue" in result.stdout  # card 2, due 2026-10-04
     assert "3 more due beyond today's limit" in result.stdout
 
@@ -167,7 +169,7 @@ def test_empty_queue_names_the_next_due_date(db_url: str, run: Callable[..., Res
         run("import", str(path))
         result = run("today")
     assert result.exit_code == 0
-    assert result.stdout == "Nothing due on 2026-11-30. Next self-test: 2026-12-01.\n"
+    assert result.stdout == "Nothing due on Mon 11-30. Next self-test: Tue 12-01.\n"
 
 
 def test_date_previews_another_day(loaded: Path, run_json: Callable[..., Any]) -> None:
@@ -223,7 +225,7 @@ def test_grade_message(loaded: Path, run: Callable[..., Result]) -> None:
     with freeze_time(NOW):
         result = run("grade", "5", "easy")
     assert result.exit_code == 0
-    assert result.stdout.startswith("card 5 easy: Probability; next self-test 20")
+    assert result.stdout.startswith("card 5 easy: Probability; next self-test Fri 2027-01-01")
     assert ", in " in result.stdout and " days" in result.stdout
 
 
@@ -263,15 +265,18 @@ def test_grading_early_is_allowed(loaded: Path, run_json: Callable[..., Any]) ->
 @pytest.mark.parametrize(("args", "needles"), [
     (("grade", "999", "good"), ("no card 999",)),
     (("grade", "1", "great"), ("'great'",)),
-    (("grade", "1", "11/10"), ("'11/10'",)),
+    (("grade", "1", "11/10"), ("'11/10' is out of range",)),
+    (("grade", "1", "120%"), ("'120%' is out of range",)),
     (("grade", "1", "good", "--at", "2026-12-01 09:00"), ("in the future",)),
     (("grade", "1", "good", "--at", "2026-10-03"), ("before card 1's last review",)),
-    (("grade", "1", "good", "--at", "yesterday"), ("'yesterday'",)),
+    (("grade", "1", "good", "--at", "sometime"), ("'sometime'", "yesterday", "-Nd")),
+    (("grade", "1", "good", "--at", "25:00"), ("'25:00' is not a time of day",)),
+    (("grade", "1", "good", "--at", "2026-12-01 09:00"), ("12-01 09:00 is in the future",)),
     (("grade", "x", "good"), ("'x'",)),
     (("today", "--date", "2026-02-30"), ("'2026-02-30'",)),
     (("today", "--order", "alphabetical"), ("'alphabetical'",)),
-    (("set-due", "1", "tomorrow"), ("'tomorrow'",)),
-    (("set-due", "1", "2026-11-01"), ("2026-11-01 is in the past",)),
+    (("set-due", "1", "soon"), ("'soon'", "+Nd")),
+    (("set-due", "1", "2026-11-01"), ("Sun 11-01 is in the past",)),
     (("set-due", "77", "+3d"), ("no card 77",)),
     (("spread", "--days", "0"), ("0 is not in the range 1<=x<=3650",)),
     (("undo",), ("nothing to undo",)),
@@ -301,7 +306,7 @@ def test_undo_restores_the_card_bit_for_bit(loaded: Path, query: Callable[[str],
         assert query(card_sql) != before
         result = run("undo")
     assert result.exit_code == 0
-    assert result.stdout == ("undid easy of card 3 (Determinants); due again 2026-10-11\n")
+    assert result.stdout == ("undid easy of card 3 (Determinants); due again Sun 10-11\n")
     assert query(card_sql) == before
     # the undone review keeps its row, marked
     assert query("SELECT rating, source, undone_at IS NOT NULL FROM review "
@@ -347,7 +352,8 @@ def test_undo_after_a_later_import_replays_the_history_without_the_grade(
     card = expected_after([(noon("2026-10-02"), Rating.Good),
                            (noon("2026-11-28"), Rating.Good)], 2)
     assert result.stdout == (
-        f"undid easy of card 2 (矩阵 Matrices); due again {card.due.date().isoformat()}\n")
+        f"undid easy of card 2 (矩阵 Matrices); due again "
+        f"{short_day(card.due.date(), date(2026, 11, 30))}\n")
     assert (shown["due"], shown["stability"], shown["difficulty"], shown["reviews"]) == (
         card.due.date().isoformat(), card.stability, card.difficulty, 2)
     assert [entry["source"] for entry in shown["history"]] == ["log", "log"]
@@ -361,7 +367,7 @@ def test_set_due(loaded: Path, run: Callable[..., Result],
     with freeze_time(NOW):
         history = run_json("show", "2")["history"]
         assert run("set-due", "2", "+3d").stdout == (
-            "card 2 (矩阵 Matrices) is due on 2026-12-03\n")
+            "card 2 (矩阵 Matrices) is due on Thu 12-03\n")
         card = run_json("show", "2")
         assert card["due"] == "2026-12-03"  # a study day
         assert [h for h in card["history"] if h["source"] == "log"] == history
@@ -476,3 +482,30 @@ def test_grade_json_matches_show(loaded: Path, run_json: Callable[..., Any]) -> 
     assert json.dumps(shown["history"][-1]["rating"]) == '"good"'
     assert (date.fromisoformat(shown["due"]) - datetime.fromisoformat(
         graded["reviewed_at"]).date()).days == graded["interval_days"]
+
+
+@pytest.mark.parametrize(("at", "expected"), [
+    ("yesterday 20:30", "2026-11-29T20:30:00+00:00"),
+    ("yesterday", "2026-11-29T12:00:00+00:00"),  # a day alone: noon of that study day
+    ("-2d", "2026-11-28T12:00:00+00:00"),
+    ("09:00", "2026-11-30T09:00:00+00:00"),
+    ("today 08:15", "2026-11-30T08:15:00+00:00"),
+    ("today", "2026-11-30T10:00:00+00:00"),  # noon is still to come: now
+])
+def test_at_takes_the_days_and_times_people_type(loaded: Path, run_json: Callable[..., Any],
+                                                 at: str, expected: str) -> None:
+    with freeze_time(NOW):
+        graded = run_json("grade", "1", "good", "--at", at)
+    assert graded["reviewed_at"] == expected
+
+
+def test_a_suspended_card_is_not_graded(loaded: Path, run: Callable[..., Result],
+                                        query: Callable[[str], Any]) -> None:
+    with freeze_time(NOW):
+        assert run("suspend", "1").exit_code == 0
+        before = query("SELECT count(*) FROM review")
+        result = run("grade", "1", "good")
+        assert_one_line_error(result, "card 1 is suspended", "review unsuspend 1")
+        assert query("SELECT count(*) FROM review") == before
+        assert run("unsuspend", "1").exit_code == 0
+        assert run("grade", "1", "good").exit_code == 0

@@ -235,7 +235,7 @@ def test_the_summary_names_cards_no_longer_in_the_log(
     result = run("import", str(path))
     assert (result.exit_code, result.stdout) == (0, (
         "0 new, 0 updated, 3 unchanged cards; 0 reviews added; 2 pending; 0 warnings\n"
-        "no longer in the log (kept): cards 1\n"))
+        "no longer in the log (kept): card 1\n"))
     listed = run("cards").stdout.splitlines()
     assert listed[1].split()[0] == "1" and listed[1].rstrip().endswith("not in log")
     assert not any(line.rstrip().endswith("not in log") for line in listed[2:])
@@ -554,7 +554,7 @@ def test_dry_run_prints_each_row_and_writes_nothing(
         f"{path}:16: new card 3 Bayes' theorem\n"
         f"{path}:17: new card 4 Random variables\n"
         f"{path}:18: pending Markov chains\n"
-        "4 new, 0 updated, 0 unchanged cards; 8 reviews added; 2 pending; 1 warnings\n"
+        "4 new, 0 updated, 0 unchanged cards; 8 reviews added; 2 pending; 1 warning\n"
         "dry run: nothing written\n"
     )
     assert run_json("cards") == []
@@ -579,7 +579,7 @@ def test_dry_run_on_an_imported_log_writes_nothing(
         f"{path}:16: unchanged card 4 Random variables",
         f"{path}:17: pending Markov chains",
         f"{path}:18: new card 5 Expectation",
-        "1 new, 1 updated, 3 unchanged cards; 1 reviews added; 2 pending; 0 warnings",
+        "1 new, 1 updated, 3 unchanged cards; 1 review added; 2 pending; 0 warnings",
         "dry run: nothing written",
     ]
     assert dump(srs_home) == before
@@ -598,7 +598,7 @@ def test_without_strict_a_bad_row_is_reported_and_good_rows_import(
     assert result.exit_code == 0
     assert result.stderr == f"{path}:18: cannot read date '2025-02-30'\n"
     assert result.stdout == (
-        "4 new, 0 updated, 0 unchanged cards; 8 reviews added; 2 pending; 1 warnings\n")
+        "4 new, 0 updated, 0 unchanged cards; 8 reviews added; 2 pending; 1 warning\n")
     assert len(run_json("cards")) == 4
 
 
@@ -618,7 +618,7 @@ def test_strict_with_a_bad_row_writes_nothing(
     result = run("import", str(path), "--strict")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: 1 warning(s) with --strict, nothing imported; "
+        f"Error: 1 warning with --strict, nothing imported; "
         f"first: {path}:19: cannot read date '2025-02-30'\n")
     assert "Traceback" not in result.output
     assert dump(srs_home) == before

@@ -379,7 +379,7 @@ def test_unknown_statuses_are_pending_and_warned_once_per_file(status: str) -> N
                          f"| 堆排序 | {status} | 2025-03-02 |", "| 桶排序 | ✅ | 2025-03-03 |"))
     assert [r.studied for r in result.rows] == [False, False, True]
     assert warnings_of(result) == [
-        f"log.md:3: status {status!r} on 2 row(s) is not a done mark; counted as not yet "
+        f"log.md:3: status {status!r} on 2 rows is not a done mark; counted as not yet "
         "studied (add it with 'review config set log.done_words ...')"]
 
 

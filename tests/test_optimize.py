@@ -204,8 +204,8 @@ def test_cli_apply_then_revert(synthetic: App, run: Callable[..., Result],
         assert run_json("cards") == before
         result = run("optimize", "--revert")
     assert result.exit_code == 1
-    assert result.stderr == ("Error: nothing to revert: 'review optimize --apply' has not "
-                             "changed the parameters since the last revert\n")
+    assert result.stderr == ("Error: nothing to revert: the parameters in use were not set by "
+                             "'review optimize --apply'\n")
 
 
 def test_too_little_history_says_how_much_more_and_changes_nothing(
@@ -218,7 +218,11 @@ def test_too_little_history_says_how_much_more_and_changes_nothing(
     with freeze_time(NOW):
         assert run("import", str(log)).exit_code == 0
         before = run_json("cards")
-        data = run_json("optimize", "--apply")
+        asked = run("optimize", "--apply", "--json")
+        assert asked.exit_code == 1  # asked to apply, nothing applied
+        data = json.loads(asked.stdout)
+        human = run("optimize", "--apply")
+        assert human.exit_code == 1 and "not applied: not enough history" in human.stdout
         assert run_json("cards") == before
     assert data["history"] == {"reviews": 7, "self_tests": 4, "cards": 2}
     assert data["enough"] is False

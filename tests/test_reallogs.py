@@ -208,7 +208,7 @@ def test_an_unknown_status_is_warned_once_and_added_by_config(
     first = imported(run, run_json, path)
     assert first["cards_created"] == 1 and first["pending"] == 2
     assert [w["message"] for w in first["warnings"]] == [
-        "status 'nailed' on 2 row(s) is not a done mark; counted as not yet studied (add it "
+        "status 'nailed' on 2 rows is not a done mark; counted as not yet studied (add it "
         "with 'review config set log.done_words ...')"]
     assert run("config", "set", "log.done_words", "nailed").exit_code == 0
     again = imported(run, run_json, path)
@@ -244,7 +244,7 @@ def test_a_self_test_dated_after_today_is_planned_not_done(
     assert card["history"][-1] == {"at": "2026-12-09T12:00:00+00:00", "rating": None,
                                    "source": "log", "note": None, "kind": "plan",
                                    "due": "2026-12-09"}
-    assert "self-test planned for 2026-12-09" in shown
+    assert "self-test planned for Wed 12-09" in shown
     assert card["last_review"] == "2026-11-23T12:00:00+00:00"
 
 
@@ -287,7 +287,7 @@ def test_grade_refuses_a_last_review_in_the_future(
     with freeze_time(NOW):
         result = run("grade", "1", "good")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: card 1's last review is recorded at 2031-01-01, "
+    assert result.stderr.startswith("Error: card 1's last review is recorded at Wed 2031-01-01, "
                                     "after now")
 
 
@@ -311,7 +311,7 @@ def test_an_unknown_mastery_is_warned_once() -> None:
     result = parse(text)
     assert [r.learned_rating for r in result.rows] == [3, 3]
     assert [str(w) for w in result.warnings] == [
-        "log.md:3: mastery '待定' on 2 row(s) is not understood; those rows count as good"]
+        "log.md:3: mastery '待定' on 2 rows is not understood; those rows count as good"]
 
 
 def test_mastery_reaches_the_schedule(run: Run, run_json: RunJson, write_log: WriteLog) -> None:
@@ -455,7 +455,7 @@ def test_dry_run_prints_the_role_of_every_column(run: Run, write_log: WriteLog) 
         result = run("import", str(path), "--dry-run")
     assert result.stdout.splitlines()[0] == (
         f"{path}:1: table [#=index, 学习内容=topic, 完成情况=status, 日期=date, "
-        "掌握程度=mastery, 链接=link]: 1 rows")
+        "掌握程度=mastery, 链接=link]: 1 row")
 
 
 # --- a moved log -------------------------------------------------------------------------------

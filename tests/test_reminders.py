@@ -558,7 +558,7 @@ def test_remind_dry_run_shows_what_would_go_out_and_records_nothing(
         "    • Fourier series\n"
         "    • Laplace transform\n"
         "    Start with: review session\n"
-        "next reminder: digest at 2026-12-01 09:00\n"
+        "next reminder: digest at 12-01 09:00\n"
         "dry run: nothing sent or recorded\n")
     assert json.loads(again.stdout) == []
 
@@ -576,7 +576,7 @@ def test_remind_sends_once_and_reminders_lists_the_ledger(
                   "status": "sent", "attempts": 1, "title": "2 self-tests due today",
                   "detail": None}],
         "held_until": None, "skipped_digest": None}
-    assert "reminder: 2 self-tests due today — • Fourier series · • Laplace transform" \
+    assert "reminder: 2 self-tests due today — Fourier series · Laplace transform" \
         in first.stderr
     assert second.stdout == "nothing to send now\n"
     assert json.loads(listed.stdout) == [{

@@ -312,7 +312,7 @@ def test_restore_into_a_database_with_other_settings_reschedules(
         other = f"sqlite:///{tmp_path / 'other.db'}"
         restored = run("--db", other, "restore", str(tmp_path / "backup.json"))
         assert restored.exit_code == 0
-        assert "1 due dates moved" in restored.stdout
+        assert "1 due date moved" in restored.stdout
         assert run_json("--db", other, "cards") == in_tokyo
 
 
