@@ -724,7 +724,7 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
     """
     from icalendar import Calendar, Event
 
-    from srs.store import source_paths
+    from srs.store import shared_labels, source_paths
 
     today = clock.day_of(now)
     cal = Calendar()
@@ -737,7 +737,7 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
     assert whole.endswith(end)
     write(whole[:-len(end)])
     sources = source_paths(conn)
-    shared = _shared_labels(conn)
+    shared = shared_labels(conn)
     parts: list[bytes] = []
     for card_id, topic, notes, section, source_id, source_line, due, events in conn.stream(
             "SELECT c.id, c.topic, c.notes, c.section, c.source_id, c.source_line, c.due, "
@@ -767,14 +767,3 @@ def write_calendar(conn: SqlConn, write: Write, *, clock: DayClock, now: datetim
             parts = []
     write(b"".join(parts) + end)
 
-
-def _shared_labels(conn: SqlConn) -> dict[int, str]:
-    """The labels of the cards whose topic another card shares (srs.cardview.labels); every
-    other card is named by its topic."""
-    from srs.cardview import labels
-
-    return labels((int(card_id), topic, notes or "", conn.day(learned))
-                  for card_id, topic, notes, learned in conn.all(
-                      "SELECT id, topic, notes, learned_on FROM card WHERE merged_into IS NULL "
-                      "AND topic IN (SELECT topic FROM card WHERE merged_into IS NULL "
-                      "GROUP BY topic HAVING count(*) > 1)"))

@@ -8,7 +8,7 @@ SQLAlchemy Core (srs/sql.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -116,6 +116,25 @@ def source_paths(conn: SqlConn) -> dict[int, str]:
             for source_id, path in conn.all("SELECT id, path FROM log_source")}
 
 
+_LABEL_ROWS = "SELECT id, topic, notes, learned_on FROM card WHERE merged_into IS NULL AND "
+_SHARED_TOPICS = _LABEL_ROWS + ("topic IN (SELECT topic FROM card WHERE merged_into IS NULL "
+                                "GROUP BY topic HAVING count(*) > 1)")
+
+
+def _label_rows(conn: SqlConn, rows: Iterable[tuple[Any, ...]]
+                ) -> dict[int, tuple[int, str, str, date]]:
+    return {int(card_id): (int(card_id), topic, notes or "", conn.day(learned))
+            for card_id, topic, notes, learned in rows}
+
+
+def shared_labels(conn: SqlConn) -> dict[int, str]:
+    """The labels of every card whose topic another card shares (srs.cardview.labels), in
+    one pass; every other card is named by its topic."""
+    from srs.cardview import labels
+
+    return labels(_label_rows(conn, conn.all(_SHARED_TOPICS)).values())
+
+
 def card_labels(conn: SqlConn, cards: Sequence[CardLike]) -> dict[int, str]:
     """Each card's label (srs.cardview.labels), by id: its topic, and what tells it apart
     when another card has the same topic."""
@@ -123,14 +142,12 @@ def card_labels(conn: SqlConn, cards: Sequence[CardLike]) -> dict[int, str]:
 
     if not cards:
         return {}
-    columns = "SELECT id, topic, notes, learned_on FROM card WHERE merged_into IS NULL AND "
     if len(cards) > 500:  # a whole list: the topics shared at all, in one pass
-        rows = conn.all(columns + "topic IN (SELECT topic FROM card WHERE merged_into IS NULL "
-                        "GROUP BY topic HAVING count(*) > 1)")
+        rows: Iterable[tuple[Any, ...]] = conn.all(_SHARED_TOPICS)
     else:
-        rows = conn.all_in(columns + "topic IN ({ids})", sorted({card.topic for card in cards}))
-    known = {int(card_id): (int(card_id), topic, notes or "", conn.day(learned))
-             for card_id, topic, notes, learned in rows}
+        rows = conn.all_in(_LABEL_ROWS + "topic IN ({ids})",
+                           sorted({card.topic for card in cards}))
+    known = _label_rows(conn, rows)
     topics = {topic for _id, topic, _notes, _learned in known.values()}
     shared = labels([*known.values(), *((card.id, card.topic, card.notes, card.learned_on)
                                         for card in cards
