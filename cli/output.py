@@ -117,9 +117,6 @@ def parse_date(value: str, param: str) -> date:
     return in_range(day, value, param)
 
 
-def short(text: str, width: int = 40) -> str:
-    """A person's text on one line, at most `width` characters, fit for a terminal."""
-    return one_line(text, width)
 
 
 # --- tables ---------------------------------------------------------------------------------
