@@ -736,6 +736,40 @@ def step_optimize(bench: Bench, reviews: int) -> None:
     log(f"optimize: {measure.status} {measure.ours_median} {measure.note}")
 
 
+SIMULATE_REFERENCE = """
+import sys, time
+from fsrs_rs_python import DEFAULT_PARAMETERS, default_simulator_config, simulate
+config = default_simulator_config()
+config.deck_size, config.learn_span = int(sys.argv[1]), int(sys.argv[2])
+config.review_limit = 10
+for retention in (0.75, 0.80, 0.85, 0.90, 0.95):
+    simulate(DEFAULT_PARAMETERS, retention, config, 42)
+"""
+
+
+def step_simulate(bench: Bench, size: int, home: Path) -> None:
+    """`review simulate` (365 days, five retentions) on the cards of `size` rows, whole
+    process; beside it, fsrs-rs-python's own simulator on a deck of that size in a process
+    of its own (it cannot start from existing cards), as the reference of the same run."""
+    measure = bench.add(Measure("simulate.process", "review simulate, 365 days x 5 "
+                                "retentions, whole process", size))
+    measure.versus = "fsrs-rs simulate"
+
+    def ours() -> float:
+        return run_once([REVIEW, "simulate", "--json"], env_for(home))[0]
+
+    def reference() -> float:
+        return run_once([PYTHON, "-c", SIMULATE_REFERENCE, str(size), "365"],
+                        os.environ.copy())[0]
+
+    paired(measure, 2 if bench.quick else 5, 60, reference, ours)
+    if measure.ours_median and measure.reference_median:
+        measure.ratio = measure.ours_median / measure.reference_median
+        _target(measure, "< 2 s", measure.ours_median < 2.0)
+    log(f"simulate: {measure.status} {fmt(measure.ours_median, 's')} "
+        f"(fsrs-rs simulate {fmt(measure.reference_median, 's')})")
+
+
 # --- the daemon ---------------------------------------------------------------------------
 
 
@@ -1095,7 +1129,8 @@ ORDER = ["floor", "cli.start", "seed.today", *[f"seed.{name}" for name, _a, _k i
          "today.process.vs_seed", "today.process.scaling", "queue.inproc", "show.process",
          "show.process.vs_seed", "grade.process", "grade.process.scaling", "grade.inproc",
          "cards.process", "stats.process", "forecast.process", "export.process",
-         "restore.process", "optimize.process", "daemon.rss", "daemon.cpu", "daemon.latency"]
+         "restore.process", "optimize.process", "simulate.process", "daemon.rss",
+         "daemon.cpu", "daemon.latency"]
 
 
 def table_rows(bench: Bench) -> list[list[str]]:
@@ -1252,6 +1287,9 @@ def main(argv: list[str] | None = None) -> int:
         if big in homes:
             step_insight(bench, big, homes[big])
         step_optimize(bench, optimize_reviews)
+        small = min(sizes)
+        if small in homes:
+            step_simulate(bench, small, homes[small])
         if not args.no_daemon:
             step_daemon_idle(bench, homes)
             step_daemon_latency(bench)

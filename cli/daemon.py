@@ -226,13 +226,22 @@ def install_cmd(app: App) -> None:
     echo("    " + control.enable_hint(path))
 
 
+_STDERR_HANDLER = "srs.stderr"
+
+
 def _channel_logging() -> None:
     """Let the log channel (and delivery warnings) reach stderr in a one-off command."""
     import logging
 
     logger = logging.getLogger("srs.reminders")
-    if not logger.handlers:
+    ours = [h for h in logger.handlers if h.get_name() == _STDERR_HANDLER]
+    if ours:  # a second command in one process: this command's stderr, not the first's
+        for handler in ours:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stderr)
+    elif not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_STDERR_HANDLER)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,6 @@ from cli.output import (
     ID,
     LAST_DAY,
     MOST_DAYS_AHEAD,
-    SECONDS,
     echo,
     in_range,
     json_option,
@@ -32,6 +32,8 @@ from srs.i18n import _, ngettext
 from srs.text import short_day
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from srs.sql import SqlConn
 
 
@@ -39,6 +41,49 @@ def _overdue(days: int) -> str:
     if days <= 0:
         return _("due today")
     return ngettext("{n} day overdue", "{n} days overdue", days).format(n=days)
+
+
+def _about(minutes: float) -> int:
+    """Expected minutes as a person reads them: whole, and never 0 for some work."""
+    return max(1, round(minutes)) if minutes > 0 else 0
+
+
+def _plan_text(count: int, minutes: float) -> str:
+    return ngettext("{n} self-test, about {minutes} min", "{n} self-tests, about {minutes} min",
+                    count).format(n=count, minutes=_about(minutes))
+
+
+class Duration(click.ParamType):
+    """How long a self-test took: seconds (`90`), or `90s`, `15m`, `1h`, `1h30m`, `1.5h`;
+    at most srs.workload.MAX_DURATION_SECONDS."""
+
+    name = "duration"
+    _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+    _UNIT = {"h": 3600, "m": 60, "s": 1}
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        from srs.workload import MAX_DURATION_SECONDS
+
+        text = str(value).strip().lower().replace(" ", "")
+        parts = self._PART.findall(text)
+        if re.fullmatch(r"\d+", text):
+            seconds = float(text)
+        elif (re.fullmatch(r"(?:\d+(?:\.\d+)?[hms])+", text)
+              and len({unit for _n, unit in parts}) == len(parts)):  # each unit once
+            seconds = sum(float(n) * self._UNIT[unit] for n, unit in parts)
+        else:
+            self.fail(_("{value!r} is not a duration; use seconds (90) or 90s, 15m, 1h, "
+                        "1h30m").format(value=plain(str(value))), param, ctx)
+        if seconds > MAX_DURATION_SECONDS:
+            self.fail(_("{value!r} is longer than {most}, the most a self-test is recorded "
+                        "as taking").format(value=plain(str(value)),
+                                            most=f"{MAX_DURATION_SECONDS // 3600}h"),
+                      param, ctx)
+        return round(seconds)
+
+
+DURATION = Duration()
 
 
 _RELATIVE = re.compile(r"(?:(today|yesterday)|-(\d{1,4})d)?\s*(?:(\d{1,2}):(\d{2}))?")
@@ -116,6 +161,7 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
             conn, engine=engine, clock=app.clock, now=now, day=day,
             order=order or str(app.config["order"]),
             max_per_day=int(app.config["max_reviews_per_day"]), limit=limit, show_all=show_all,
+            max_minutes=_budget(app),
         )
         if as_json:
             print_json(queue_dicts(conn, queue, engine=engine, now=now, tz=app.tz))
@@ -126,11 +172,22 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
     _print_queue(app, queue, labels)
 
 
+def _budget(app: App) -> int | None:
+    """The time budget set with max_minutes_per_day, if any."""
+    value = app.config["max_minutes_per_day"]
+    return None if value is None else int(value)
+
+
 def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
     from cli.output import Column, print_table
     today = app.clock.day_of(app.now())
     if not queue.entries:
-        if queue.due_total:
+        if queue.over_budget:
+            echo(_("Study day {day}: today's budget of {budget} min is used (about {spent} "
+                   "min done); {n} more due (review today --all).").format(
+                day=short_day(queue.day, today), budget=queue.budget,
+                spent=_about(queue.spent_minutes), n=queue.due_total))
+        elif queue.due_total:
             echo(ngettext("Study day {day}: today's limit is reached ({done} self-test "
                           "done); {n} more due (review today --all).",
                           "Study day {day}: today's limit is reached ({done} self-tests "
@@ -158,7 +215,15 @@ def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
          _overdue(entry.overdue_days), f"{entry.retrievability:.0%}",
          rating_name(entry.last_rating) or "-", entry.last_note or ""]
         for entry, section in zip(queue.entries, sections, strict=True)])
-    if queue.more:
+    say(_plan_text(len(queue.entries), queue.minutes))
+    if queue.over_budget and queue.done_today:
+        say(_("Budget {budget} min, about {spent} min done today: {n} more due wait for another "
+              "day (review today --all, or review spread --days N).").format(
+                  budget=queue.budget, spent=_about(queue.spent_minutes), n=queue.more))
+    elif queue.over_budget:
+        say(_("Budget {budget} min: {n} more due wait for another day (review today --all, "
+              "or review spread --days N).").format(budget=queue.budget, n=queue.more))
+    elif queue.more:
         say(_("{n} more due beyond today's limit (review today --all, "
               "or review spread --days N).").format(n=queue.more))
     say(_("Next: review session, or review grade {id} good (again, hard, easy) once you "
@@ -181,8 +246,8 @@ def _grade_text(app: App, result: Any) -> str:
 @click.option("--note", help="A note kept with this self-test, shown next time.")
 @click.option("--at", "at_text", metavar="DATETIME",
               help="When the self-test was done, if earlier (local time).")
-@click.option("--duration", type=SECONDS, metavar="SECONDS",
-              help="How long the self-test took.")
+@click.option("--duration", type=DURATION, metavar="DURATION",
+              help="How long the self-test took: seconds, or 15m, 90s, 1h30m (at most 2h).")
 @click.option("--write-back", is_flag=True, default=None,
               help="Also append the self-test to the row in the log file.")
 @json_option
@@ -384,7 +449,9 @@ def set_due_cmd(app: App, card_id: int, when: str) -> None:
 def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
     """Spread overdue self-tests over the next N days, most at risk first.
 
-    No day gets more than max_reviews_per_day; history is not touched.
+    No day gets more than max_reviews_per_day, nor (with max_minutes_per_day set) more
+    expected minutes than that budget, though always at least one card; history is not
+    touched.
 
     \b
     Examples:
@@ -399,7 +466,8 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
         from srs.store import card_labels, card_rows
 
         moves = spread(conn, days=days, engine=app.engine(conn), clock=app.clock,
-                       now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]))
+                       now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]),
+                       max_minutes=_budget(app))
         if not as_json:
             return moves, {}
         cards = card_rows(conn, [m.card_id for m in moves])
@@ -442,8 +510,10 @@ HELP = _("a/1 again · h/2 hard · g/3 good · e/4 easy · or a score (7/10, 70%
 def session_cmd(app: App, limit: int | None, show_all: bool) -> None:
     """Walk through today's queue, grading each self-test as you go.
 
-    Every answer is saved at once, so quitting or Ctrl-C loses nothing. Works with
-    piped input, one answer a line.
+    Every answer is saved at once, so quitting or Ctrl-C loses nothing. Each graded
+    self-test is timed from showing the card to the answer (at most 2 hours; a skip or
+    quit records nothing), and the session stops when today's limit or time budget
+    (max_minutes_per_day) is used. Works with piped input, one answer a line.
 
     \b
     Example:
@@ -458,7 +528,19 @@ def session_cmd(app: App, limit: int | None, show_all: bool) -> None:
         echo(_("Stopped: {n} graded.").format(n=tally[0]))
 
 
-def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> None:
+def answer_seconds(shown: float, answered: float) -> int | None:
+    """The duration recorded for a self-test shown at `shown` and answered at `answered`
+    (monotonic seconds): whole seconds, capped at srs.workload.MAX_DURATION_SECONDS; None
+    under a second (an answer typed ahead, as piped ones are, times nothing)."""
+    from srs.workload import MAX_DURATION_SECONDS
+
+    seconds = round(min(max(0.0, answered - shown), MAX_DURATION_SECONDS))
+    return seconds or None
+
+
+def _session(app: App, limit: int | None, show_all: bool, tally: list[int],
+             timer: Callable[[], float] = time.monotonic) -> None:
+    """The session's loop; `timer` (monotonic seconds) times each self-test."""
     from srs.errors import SrsError
     from srs.grading import parse_rating, undo
     from srs.queue import build_queue
@@ -473,14 +555,18 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> N
             queue = build_queue(
                 conn, engine=app.engine(conn), clock=app.clock, now=app.now(),
                 order=str(app.config["order"]), show_all=show_all,
-                max_per_day=int(app.config["max_reviews_per_day"]))
+                max_per_day=int(app.config["max_reviews_per_day"]), max_minutes=_budget(app))
             entries = [e for e in queue.entries if e.card.id not in skipped]
             labels = card_labels(conn, [entries[0].card]) if entries else {}
         if not entries:
-            echo(_("Done: {n} graded. Nothing more due today.").format(n=graded)
-                 if not queue.more else
-                 _("Done: {n} graded; today's limit is reached ('review session --all' "
-                   "goes on).").format(n=graded))
+            if not queue.more:
+                echo(_("Done: {n} graded. Nothing more due today.").format(n=graded))
+            elif queue.over_budget:
+                echo(_("Done: {n} graded; today's budget of {budget} min is used ('review "
+                       "session --all' goes on).").format(n=graded, budget=queue.budget))
+            else:
+                echo(_("Done: {n} graded; today's limit is reached ('review session --all' "
+                       "goes on).").format(n=graded))
             return
         entry = entries[0]
         card = entry.card
@@ -497,9 +583,11 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> N
         echo("    " + _overdue(entry.overdue_days) + f" · R {entry.retrievability:.0%}")
         if entry.last_note:
             echo("    " + _("last time: {note}").format(note=entry.last_note))
+        shown = timer()  # the card is on the screen: its self-test starts
         while True:
             echo(_("grade [a h g e, s, u, q, ?]: "), nl=False)
             line = sys.stdin.readline()
+            answered = timer()
             if not line:
                 echo("")
                 echo(_("Stopped: {n} graded.").format(n=graded))
@@ -525,7 +613,8 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int]) -> N
                     _say_undone(app, result)
                     break
                 rating = parse_rating(answer, thresholds)
-                outcome, back = record_grade(app, card.id, rating)
+                outcome, back = record_grade(app, card.id, rating,
+                                             duration=answer_seconds(shown, answered))
             except SrsError as err:
                 echo(_("Error: {message}").format(message=err), err=True)
                 continue

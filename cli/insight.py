@@ -141,16 +141,18 @@ def _group_size(least: int) -> int:
     return -(-least // 7) * 7
 
 
-def _forecast_bars(days: list[tuple[date, int]], width: int
+def _forecast_bars(days: Sequence[tuple[date, float]], width: int, mean: bool = False
                    ) -> tuple[int, int, list[tuple[date, int]]]:
-    """The days summed into as many bars as `width` holds, each as wide as its widest count.
+    """The days summed (`mean`: averaged, a day's share of each) into as many bars as
+    `width` holds, each as wide as its widest count.
 
     Returns the days a bar sums, the cells a bar takes with the blank after it, and the bars
-    (the first day of each, its count).
+    (the first day of each, its whole count).
     """
     size = 1
     while True:
-        bars = [(days[i][0], sum(n for _d, n in days[i:i + size]))
+        bars = [(days[i][0], round(sum(n for _d, n in days[i:i + size])
+                                   / (len(days[i:i + size]) if mean else 1)))
                 for i in range(0, len(days), size)]
         slot = len(str(max(n for _d, n in bars))) + 1
         if len(bars) * slot <= width or len(bars) == 1:
@@ -158,15 +160,17 @@ def _forecast_bars(days: list[tuple[date, int]], width: int
         size = max(_group_size(-(-len(days) // max(1, width // slot))), _group_size(size + 1))
 
 
-def forecast_chart(days: list[tuple[date, int]], width: int, colour: bool = False) -> str:
-    """The forecast as bars of block characters, one a day or one a few days, at most
-    `width` cells wide: each bar's count above it, its first day under it, the year on an
-    axis that crosses one."""
+def forecast_chart(days: Sequence[tuple[date, float]], width: int, colour: bool = False,
+                   title: str | None = None, mean: bool = False) -> str:
+    """The forecast (or any count a day under `title`) as bars of block characters, one a
+    day or one a few days (their sum, or with `mean` their average a day), at most `width`
+    cells wide: each bar's count above it, its first day under it, the year on an axis
+    that crosses one."""
     canvas = _Canvas(width)
-    canvas.put_wrapped(_("Self-tests due per day"))
+    canvas.put_wrapped(title or _("Self-tests due per day"))
     if not days:
         return canvas.text(colour)
-    size, slot, bars = _forecast_bars(days, width)
+    size, slot, bars = _forecast_bars(days, width, mean)
     top = max(n for _d, n in bars)
     # BAR_ROWS rows of bars under one more for the tallest bar's count; only the counts'
     # row when nothing falls due.
@@ -199,9 +203,12 @@ def forecast_chart(days: list[tuple[date, int]], width: int, colour: bool = Fals
                 canvas.put(years, col, str(day.year))
                 shown = day.year
     if size > 1:
-        canvas.put_wrapped(ngettext("each bar: {n} day from the date under it",
-                                    "each bar: {n} days from the date under it",
-                                    size).format(n=size), FAINT)
+        canvas.put_wrapped((ngettext("each bar: the average of {n} day from the date under it",
+                                     "each bar: the average of {n} days from the date under "
+                                     "it", size) if mean else
+                            ngettext("each bar: {n} day from the date under it",
+                                     "each bar: {n} days from the date under it", size))
+                           .format(n=size), FAINT)
     return canvas.text(colour)
 
 
@@ -282,7 +289,7 @@ def _legend(top: int) -> list[tuple[int, str]]:
 @_plot_option
 @click.pass_obj
 def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
-    """Show how you are doing: cards, reviews per day, true retention, heatmap, forecast.
+    """Show how you are doing: cards, reviews per day, minutes, true retention, charts.
 
     \b
     Examples:
@@ -316,6 +323,18 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
                       window["studied"]).format(label=label, n=window["self_tests"],
                                                 per_day=window["per_day"],
                                                 studied=window["studied"]))
+    spent = data["minutes"]
+    if spent["self_tests_timed"]:
+        say(ngettext("Minutes of self-tests, last 30 days: {total:g} ({per_day:g} a day); "
+                     "median {median:g} min a self-test ({n} timed)",
+                     "Minutes of self-tests, last 30 days: {total:g} ({per_day:g} a day); "
+                     "median {median:g} min a self-test ({n} timed)",
+                     spent["self_tests_timed"]).format(
+            total=spent["total"], per_day=spent["per_day"],
+            median=spent["median_per_self_test"], n=spent["self_tests_timed"]))
+    else:
+        say(_("No self-test timed in the last 30 days: 'review session' times each one, "
+              "and 'review grade ID good --duration 15m' records one"))
     if memory["cards"]:
         say(_("Memory: average stability {s} days, average retrievability {r:.0%}")
                    .format(s=memory["average_stability"], r=memory["average_retrievability"]))
@@ -334,6 +353,10 @@ def stats_cmd(app: App, as_json: bool, plot_file: str | None) -> None:
     width, colour = _width(), _colour()
     click.echo(heatmap_chart(stats.days, stats.today, width, colour))
     say("")
+    if stats.minutes.timed:
+        click.echo(forecast_chart(stats.minutes.days, width, colour,
+                                  title=_("Minutes of self-tests per study day")))
+        say("")
     click.echo(forecast_chart(stats.forecast.days, width, colour))
     say(_("Backlog (due before today): {n}").format(n=stats.forecast.backlog))
 
@@ -389,12 +412,16 @@ def _save_plot(figure: Any, path: str) -> None:
 
 def _plot_stats(path: str, stats: Any) -> None:
     figure = _plot_figure(STATS_PLOT_SIZE)
-    top, bottom = figure.subplots(2, 1)
+    timed = bool(stats.minutes.timed)
+    axes = figure.subplots(3 if timed else 2, 1)
     done = {d.day: d.self_tests for d in stats.days}
     year = [stats.today - timedelta(days=i) for i in range(364, -1, -1)]
-    _plot_bars(top, [(day, done.get(day, 0)) for day in year],
+    _plot_bars(axes[0], [(day, done.get(day, 0)) for day in year],
                _("Self-tests per study day"), "tab:green")
-    _plot_bars(bottom, stats.forecast.days, _("Self-tests due per day"), "tab:blue")
+    if timed:
+        _plot_bars(axes[1], [(day, round(n)) for day, n in stats.minutes.days],
+                   _("Minutes of self-tests per study day"), "tab:orange")
+    _plot_bars(axes[-1], stats.forecast.days, _("Self-tests due per day"), "tab:blue")
     _save_plot(figure, path)
 
 
@@ -439,15 +466,18 @@ def _score_line(label: str, data: dict[str, Any] | None) -> str:
 
 @click.command("optimize")
 @click.option("--apply", "apply_", is_flag=True,
-              help="Store the fitted parameters if they fit better, and reschedule every card.")
+              help="Store the fitted parameters if they predict better out of sample, and "
+                   "reschedule every card.")
 @click.option("--revert", is_flag=True, help="Go back to the parameters --apply replaced.")
 @json_option
 @click.pass_obj
 def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
     """Fit FSRS's 21 parameters to your own self-tests (fsrs-rs), and compare them.
 
-    Without --apply nothing changes. With it, better-fitting parameters are stored and
-    every card is rescheduled from its history; --revert undoes that.
+    Both are scored out of sample: the later self-tests, each predicted by a fit to the
+    ones before it. Without --apply nothing changes. With it, parameters that predict
+    better out of sample (lower log loss) are stored and every card is rescheduled from
+    its history; --revert undoes that.
 
     \b
     Examples:
@@ -502,20 +532,34 @@ def optimize_cmd(app: App, apply_: bool, revert: bool, as_json: bool) -> None:
         reviews=ngettext("{n} graded event", "{n} graded events", history["reviews"]).format(
             n=history["reviews"])))
     current = _("current (default)") if result.current_is_default else _("current (fitted)")
-    echo(_score_line(current, data["current"]))
-    if data["new"] is not None:
-        echo(_score_line(_("fitted"), data["new"]))
-        echo(_("fitted parameters: {values}").format(
-            values=", ".join(f"{p:.4f}" for p in data["new"]["parameters"])))
+    new = data["new"]
+    if new is not None:
+        held = data["held_out"]["self_tests"]
+        say(ngettext("Out of sample ({n} self-test, each predicted by a fit to the ones "
+                     "before it):", "Out of sample ({n} self-tests, each predicted by a fit "
+                     "to the ones before it):", held).format(n=held))
+        echo("  " + _score_line(current, data["current"]["out_of_sample"]))
+        echo("  " + _score_line(_("fitted"), new["out_of_sample"]))
+    tests = history["self_tests"]
+    say(ngettext("In sample (all {n} self-test, which the fit has seen):",
+                 "In sample (all {n} self-tests, which the fit has seen):", tests).format(n=tests)
+        if new is not None else ngettext("In sample (all {n} self-test):",
+                                         "In sample (all {n} self-tests):", tests).format(n=tests))
+    echo("  " + _score_line(current, data["current"]["in_sample"]))
+    if new is not None:
+        echo("  " + _score_line(_("fitted"), new["in_sample"]))
+        say(_("fitted parameters: {values}").format(
+            values=", ".join(f"{p:.4f}" for p in new["parameters"])))
     if result.applied:
-        echo(ngettext("applied; {n} card rescheduled ('review optimize --revert' undoes it)",
-                      "applied; {n} cards rescheduled ('review optimize --revert' undoes it)",
-                      result.rescheduled).format(n=result.rescheduled))
-    elif result.reason:
-        echo(_("not applied: {reason}").format(reason=result.reason) if apply_
-             else result.reason)
-    elif result.better:
-        echo(_("the fitted parameters fit better; 'review optimize --apply' uses them"))
+        say(ngettext("applied: {reason}; {n} card rescheduled ('review optimize --revert' "
+                     "undoes it)", "applied: {reason}; {n} cards rescheduled ('review "
+                     "optimize --revert' undoes it)", result.rescheduled).format(
+            reason=result.reason, n=result.rescheduled))
+    elif apply_ or not result.better:
+        say(_("not applied: {reason}").format(reason=result.reason))
+    else:
+        say(_("{reason}; 'review optimize --apply' uses the fitted parameters").format(
+            reason=result.reason))
     echo(_("took {s:.2f} s").format(s=data["seconds"]))
     if apply_ and not result.applied:
         raise click.exceptions.Exit(1)  # asked to apply, and nothing was

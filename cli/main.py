@@ -38,6 +38,7 @@ COMMANDS = {
     "stats": "cli.insight:stats_cmd",
     "forecast": "cli.insight:forecast_cmd",
     "optimize": "cli.insight:optimize_cmd",
+    "simulate": "cli.plan:simulate_cmd",
     "export": "cli.backup:export_cmd",
     "restore": "cli.backup:restore_cmd",
     "check": "cli.check:check_cmd",

@@ -315,6 +315,8 @@ def _keys() -> dict[str, Key]:
             N_("spread intervals a little so reviews do not bunch up (on/off)")),
         Key("max_reviews_per_day", lambda: 10, *_int_range("max_reviews_per_day", 1, 9999),
             N_("how many self-tests `review today` shows a day")),
+        Key("max_minutes_per_day", lambda: None, *_int_range("max_minutes_per_day", 1, 1440),
+            N_("minutes of self-tests `review today` plans a day (default none: no budget)")),
         Key("order", lambda: "retrievability",
             *_choice("order", ("retrievability", "due", "log", "random")),
             N_("order of today's queue: retrievability, due, log or random")),
@@ -491,6 +493,8 @@ def _write(path: Path, values: dict[str, Value]) -> None:
 
 def show_value(value: Value) -> str:
     """A value as a person would type it on the command line."""
+    if value is None:  # a setting with no default value (max_minutes_per_day)
+        return "none"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):

@@ -16,7 +16,7 @@ from srs.clock import DayClock
 from srs.engine import CardState, Engine, ReviewStep
 from srs.errors import GradeError, NothingToUndo
 from srs.i18n import _
-from srs.queue import ACTIVE, build_queue, reviews_done
+from srs.queue import ACTIVE, build_queue, expected_minutes, fits, minutes_spent, reviews_done
 from srs.schedule import STORE_STATE, replay_cards, state_row, step_values
 from srs.sql import SqlConn
 from srs.store import card_labels, card_row, new_command
@@ -302,13 +302,15 @@ class Move:
 
 
 def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: datetime,
-           max_per_day: int) -> list[Move]:
+           max_per_day: int, max_minutes: int | None = None) -> list[Move]:
     """Spread the cards due by today over `days` days, most at risk first, never above the limit.
 
     Each of the `days` days from today gets an even share of the backlog, and no day
     more than `max_per_day` counting the cards already due there (and, today, the
-    self-tests already done). If the backlog does not fit into `days` days, the rest
-    continues on the following days at the same cap rather than overfilling a day.
+    self-tests already done), nor, with `max_minutes`, more expected minutes than that
+    (counted as the queue counts them: srs.queue.fits; a day with nothing on it takes one
+    card whatever it costs). If the backlog does not fit into `days` days, the rest
+    continues on the following days at the same caps rather than overfilling a day.
     """
     if days < 1:
         raise GradeError(_("--days must be at least 1, not {days}").format(days=days))
@@ -317,11 +319,22 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
                           order="retrievability").entries
     start, end = clock.bounds(today)
     load = {today: reviews_done(conn, start, end)}
-    for (due,) in conn.all(f"SELECT c.due FROM card c WHERE {ACTIVE} AND c.due > :today",
-                           today=conn.day_value(today), no=False):
+    later = conn.all(f"SELECT c.id, c.due FROM card c WHERE {ACTIVE} AND c.due > :today",
+                     today=conn.day_value(today), no=False)
+    for _id, due in later:
         day = conn.day(due)
         load[day] = load.get(day, 0) + 1
-    # An even share per day over the N days, never above the daily limit; what does
+    used: dict[date, float] = {}  # expected minutes a day, with a budget
+    if max_minutes is not None:
+        from srs.workload import load_costs
+
+        costs = load_costs(conn)
+        used[today] = minutes_spent(conn, start, end, costs)
+        expected = expected_minutes(conn, costs, [int(card_id) for card_id, _due in later])
+        for card_id, due in later:
+            day = conn.day(due)
+            used[day] = used.get(day, 0.0) + expected[int(card_id)]
+    # An even share per day over the N days, never above the daily limits; what does
     # not fit goes on after them, still capped.
     share = -(-len(backlog) // days)
     last = today + timedelta(days=days - 1)
@@ -329,9 +342,12 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
     command = new_command()  # one spread, one undo
     day, placed = today, 0
     for entry in backlog:
-        while load.get(day, 0) >= max_per_day or (day <= last and placed >= share):
+        while (load.get(day, 0) >= max_per_day or (day <= last and placed >= share)
+               or not fits(used.get(day, 0.0), entry.minutes, max_minutes,
+                           empty=load.get(day, 0) == 0)):
             day, placed = day + timedelta(days=1), 0
         load[day] = load.get(day, 0) + 1
+        used[day] = used.get(day, 0.0) + entry.minutes
         placed += 1
         if day != today:
             moves.append(Move(entry.card.id, entry.card.topic, entry.retrievability,

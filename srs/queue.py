@@ -1,8 +1,18 @@
-"""Today's queue: the cards due on or before a study day, in order, within the daily limit.
+"""Today's queue: the cards due on or before a study day, in order, within the daily limits.
 
 Plain SQL on an `SqlConn` (see srs/sql.py), so `review today` never loads SQLAlchemy on an
 SQLite file, and only the cards shown are read: a backlog of 100,000 costs a count and one
 ordered, limited query.
+
+Two daily limits apply, whichever cuts first: `max_reviews_per_day` counts self-tests,
+`max_minutes_per_day` (the time budget, unset by default) their expected minutes
+(srs.workload). The budget is what is left of it after the minutes already spent that
+study day: each graded self-test counts its recorded duration (capped), or, graded with
+none, the minutes it was expected to take. Walking the queue in order, a card is kept
+while the running sum stays within what is left, and the walk stops at the first card
+that does not fit (the order is the priority: no smaller card further down jumps ahead).
+On a day with nothing done yet the first card is kept even if it alone exceeds the
+budget, so that a budget shorter than one self-test never hides it forever.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from srs.errors import SrsError
 from srs.i18n import _
 from srs.sql import SqlConn
 from srs.store import card_labels, card_rows, review_counts, source_paths
+from srs.workload import Costs, first_self_test, load_costs, minutes
 
 ORDERS = ("retrievability", "due", "log", "random")
 # Not suspended, not merged away. An equality (not NOT) so the (suspended, merged_into, due)
@@ -35,6 +46,7 @@ class QueueEntry:
     overdue_days: int
     last_rating: int | None
     last_note: str | None
+    minutes: float = 0.0  # what this self-test is expected to take (srs.workload)
 
 
 @dataclass(frozen=True)
@@ -47,23 +59,80 @@ class Queue:
     done_today: int
     limit: int | None
     next_due: date | None
+    budget: int | None = None  # max_minutes_per_day when it applies (not with --all)
+    spent_minutes: float = 0.0  # minutes of the self-tests graded that study day
+    over_budget: int = 0  # cards the count limit let in and the budget left out
 
     @property
     def more(self) -> int:
-        """How many due cards are left out by the limit."""
+        """How many due cards are left out by the limits."""
         return self.due_total - len(self.entries)
+
+    @property
+    def minutes(self) -> float:
+        """The expected minutes of the self-tests in the queue."""
+        return sum(entry.minutes for entry in self.entries)
+
+
+# The self-tests graded through the command line on a study day: only grades count (they
+# keep the state before them for undo); the first review a card gets from `review add` is
+# not a self-test done today.
+_DONE = ("FROM review r WHERE r.at >= :start AND r.at < :end AND r.kind = 'review' "
+         "AND r.source = 'cli' AND r.undone_at IS NULL AND r.state_before IS NOT NULL")
+# A margin for sums of minutes made of seconds / 60: 45.000000001 still fits in 45.
+_SLACK = 1e-6
 
 
 def reviews_done(conn: SqlConn, start: datetime, end: datetime) -> int:
-    """Self-tests graded through the command line with a time inside [start, end).
+    """Self-tests graded through the command line with a time inside [start, end)."""
+    return int(conn.scalar(f"SELECT count(*) {_DONE}",
+                           start=conn.stamp(start), end=conn.stamp(end)) or 0)
 
-    Only grades count (they keep the state before them for undo); the first review a
-    card gets from `review add` is not a self-test done today.
-    """
-    return int(conn.scalar(
-        "SELECT count(*) FROM review WHERE at >= :start AND at < :end AND kind = 'review' "
-        "AND source = 'cli' AND undone_at IS NULL AND state_before IS NOT NULL",
-        start=conn.stamp(start), end=conn.stamp(end)) or 0)
+
+def minutes_spent(conn: SqlConn, start: datetime, end: datetime, costs: Costs) -> float:
+    """The minutes of the self-tests `reviews_done` counts: each one's recorded duration
+    (capped), or for a grade recorded without one (or with 0), the minutes it was
+    expected to take."""
+    total = 0.0
+    for card_id, duration, earlier in conn.all(
+            "SELECT r.card_id, r.duration, (SELECT count(*) FROM review p "
+            "WHERE p.card_id = r.card_id AND p.kind = 'review' AND p.rating IS NOT NULL "
+            "AND p.undone_at IS NULL AND (p.at < r.at OR (p.at = r.at AND p.id < r.id))) "
+            f"{_DONE}", start=conn.stamp(start), end=conn.stamp(end)):
+        if duration is not None and duration > 0:
+            total += minutes(duration)
+        else:  # graded with no duration: one graded event before it means its first
+            total += costs.expected(int(card_id), int(earlier) <= 1)
+    return total
+
+
+def expected_minutes(conn: SqlConn, costs: Costs, ids: list[int]) -> dict[int, float]:
+    """The minutes each card's next self-test is expected to take. Whether it is the card's
+    first is read only where it matters: a card without durations of its own, while the
+    first and later costs differ (the defaults)."""
+    unknown = [card_id for card_id in ids if card_id not in costs.per_card]
+    first = first_self_test(conn, unknown) if costs.first != costs.later else set()
+    return {card_id: costs.expected(card_id, card_id in first) for card_id in ids}
+
+
+def fits(used: float, cost: float, budget: float | None, *, empty: bool) -> bool:
+    """Whether a self-test of `cost` minutes fits a day with `used` of its `budget` taken:
+    always with no budget or on a day with nothing on it yet, else while the sum stays
+    within the budget."""
+    return budget is None or empty or used + cost <= budget + _SLACK
+
+
+def within_budget(costs: list[float], budget: float | None, spent: float,
+                  started: bool) -> int:
+    """How many of the self-tests costing `costs` minutes, in queue order, the budget
+    keeps: the walk stops at the first that does not fit (`started`: something was done
+    that day already, so the first card has no right to go over)."""
+    used = spent
+    for kept, cost in enumerate(costs):
+        if not fits(used, cost, budget, empty=kept == 0 and not started):
+            return kept
+        used += cost
+    return len(costs)
 
 
 def _random_key(day: date, card_id: int) -> str:
@@ -185,11 +254,13 @@ def _top_ids(conn: SqlConn, order: str, day: date, risk_day: date,
 def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime,
                 day: date | None = None, order: str = "retrievability",
                 max_per_day: int = 10, limit: int | None = None,
-                show_all: bool = False) -> Queue:
+                show_all: bool = False, max_minutes: int | None = None) -> Queue:
     """The queue of study day `day` (default: today) as seen at `now`.
 
     Without `limit` or `show_all`, it holds `max_per_day` minus the self-tests already
-    recorded that study day. Retrievability is the one on `day` (today for a past day).
+    recorded that study day (`limit` replaces that count). With `max_minutes` and without
+    `show_all`, it is then cut where the minutes run out (see the module's docstring).
+    Retrievability is the one on `day` (today for a past day).
     """
     today = clock.day_of(now)
     day = day or today
@@ -205,6 +276,10 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
     else:
         cap = max(0, max_per_day - done)
     ids = _top_ids(conn, order, day, risk_day, cap) if total and cap != 0 else []
+    costs = load_costs(conn)
+    budget = None if show_all else max_minutes
+    spent = minutes_spent(conn, start, end, costs)
+    expected = expected_minutes(conn, costs, ids)
     cards = card_rows(conn, ids)
     latest = last_reviews(conn, ids)
     entries = []
@@ -229,16 +304,21 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
         last_rating, last_note = latest.get(card_id, (None, None))
         entries.append(QueueEntry(card=card, retrievability=retrievability, risk=risk,
                                   overdue_days=max(0, (day - card.due).days),
-                                  last_rating=last_rating, last_note=last_note))
+                                  last_rating=last_rating, last_note=last_note,
+                                  minutes=expected[card_id]))
     if order == "retrievability":
         entries = order_entries(entries, order, day)  # the order the SQL chose, exactly
+    kept = within_budget([entry.minutes for entry in entries], budget, spent, done > 0)
+    over_budget = len(entries) - kept
+    entries = entries[:kept]
     next_due = None
     if not total:
         next_due = conn.day(conn.scalar(
             f"SELECT min(c.due) FROM card c WHERE {ACTIVE} AND c.due > :day",
             day=conn.day_value(day), no=False))
     return Queue(day=day, entries=entries, due_total=total, done_today=done,
-                 limit=cap, next_due=next_due)
+                 limit=cap, next_due=next_due, budget=budget, spent_minutes=spent,
+                 over_budget=over_budget)
 
 
 def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
@@ -259,6 +339,7 @@ def queue_dicts(conn: SqlConn, queue: Queue, *, engine: Engine, now: datetime,
         data["overdue_days"] = entry.overdue_days
         data["last_rating"] = rating_name(entry.last_rating)
         data["last_note"] = entry.last_note
+        data["minutes"] = round(entry.minutes, 2)  # expected (srs.workload)
         result.append(data)
     return result
 

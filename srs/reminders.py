@@ -70,6 +70,7 @@ class ReminderSettings:
     channels: tuple[str, ...] = (LOG,)
     order: str = "retrievability"
     max_per_day: int = 10
+    max_minutes: int | None = None  # the time budget (max_minutes_per_day), if set
 
     @property
     def tz(self) -> tzinfo:
@@ -105,6 +106,8 @@ def settings_from_config(config: Config) -> ReminderSettings:
         channels=effective_channels(list(config["reminders.channels"])),
         order=str(config["order"]),
         max_per_day=int(config["max_reviews_per_day"]),
+        max_minutes=(None if config["max_minutes_per_day"] is None
+                     else int(config["max_minutes_per_day"])),
     )
 
 
@@ -263,13 +266,20 @@ def plan(conn: SqlConn, settings: ReminderSettings, engine: Engine, now: datetim
     if digest_owed:
         assert slot is not None
         queue = build_queue(conn, engine=engine, clock=clock, now=now,
-                            order=settings.order, max_per_day=settings.max_per_day)
+                            order=settings.order, max_per_day=settings.max_per_day,
+                            max_minutes=settings.max_minutes)
         if queue.entries:
             labels = card_labels(conn, [entry.card for entry in queue.entries])
             return Plan(message=digest_message(queue, slot, now, settings, labels))
         skipped = slot
-        because = _("today's limit is reached ({n} more due: review today --all)").format(
-            n=queue.more) if queue.more else _("nothing due")
+        if queue.over_budget:
+            because = _("today's budget of {budget} min is used ({n} more due: review "
+                        "today --all)").format(budget=queue.budget, n=queue.more)
+        elif queue.more:
+            because = _("today's limit is reached ({n} more due: review today --all)").format(
+                n=queue.more)
+        else:
+            because = _("nothing due")
     message = (due_message(due_cards, day, now, settings, card_labels(conn, due_cards))
                if due_cards else None)
     return Plan(message=message, skipped_digest=skipped, skipped_because=because)
@@ -299,7 +309,12 @@ def digest_message(queue: Queue, slot: Slot, now: datetime, settings: ReminderSe
     title = ngettext("{n} self-test due today", "{n} self-tests due today", count).format(
         n=count)
     lines = _topic_lines([named.get(c.id, c.topic) for c in cards])
-    if queue.more:
+    if queue.budget is not None:  # minutes matter to a person who set a budget for them
+        lines.append(_("about {minutes} min of your {budget} min budget").format(
+            minutes=max(1, round(queue.minutes)), budget=queue.budget))
+    if queue.over_budget:
+        lines.append(_("{n} more due beyond today's budget").format(n=queue.more))
+    elif queue.more:
         lines.append(_("{n} more due beyond today's limit").format(n=queue.more))
     catch_up = now - release(slot.at, settings) > LATE_AFTER
     if catch_up:
@@ -308,6 +323,8 @@ def digest_message(queue: Queue, slot: Slot, now: datetime, settings: ReminderSe
     payload = {
         "kind": DIGEST, "study_day": slot.day.isoformat(), "digest_at": slot.label,
         "due": count, "beyond_limit": queue.more, "catch_up": catch_up,
+        "minutes": round(queue.minutes, 2), "budget_minutes": queue.budget,
+        "beyond_budget": queue.over_budget,
         "topics": [{"id": c.id, "topic": c.topic, "label": named.get(c.id, c.topic),
                     "due": c.due.isoformat()} for c in cards],
         "keys": [slot.key], "at": _local(now, settings.tz),

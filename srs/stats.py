@@ -10,6 +10,9 @@ Words used here, as the README documents them:
   or relearning steps are left out, as Anki's True Retention table leaves them out.
 - Every count is by *study day* (the configured zone and `day_starts_at`), as `review today`
   counts; a month is the month of the study day.
+- *Minutes* of a study day are the recorded durations of its self-tests (`review session`
+  times each one, `review grade --duration` records one), each capped as srs.workload
+  caps it; self-tests without a duration add nothing and are not counted as timed.
 
 Nothing is replayed here: each self-test's step (its study day, the state before it; see
 `srs.engine.ReviewStep`) is stored beside it by every grade, import and replay, so the
@@ -33,6 +36,15 @@ if TYPE_CHECKING:
 REVIEW_STATE = 2
 PASS = 2  # hard or better
 HEATMAP_DAYS = 365
+MINUTES_DAYS = 30
+
+# The recorded durations of the self-tests of study days `since` to `today` that count, as
+# srs.workload reads them: graded, not undone, not a card's first study.
+_DURATIONS = """
+SELECT study_day, duration FROM review
+WHERE undone_at IS NULL AND kind = 'review' AND rating IS NOT NULL
+  AND duration IS NOT NULL AND duration > 0 AND prior_state IS NOT NULL AND prior_state > 0
+  AND study_day >= :since AND study_day <= :today"""
 
 # Graded events not undone, per study day: first studies, self-tests, and the self-tests
 # of cards in review with how many of them passed. A merge moves the merged card's events
@@ -100,6 +112,49 @@ def forecast(conn: SqlConn, *, clock: DayClock, now: datetime, days: int = 30) -
 
 
 @dataclass(frozen=True)
+class Minutes:
+    """Minutes of timed self-tests per study day, the last `MINUTES_DAYS` to today."""
+
+    days: list[tuple[date, float]]  # every study day of the window, oldest first
+    timed: int  # self-tests with a recorded duration
+    median: float | None  # minutes a timed self-test; None when none is timed
+
+    @property
+    def total(self) -> float:
+        return sum(n for _day, n in self.days)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "last_30_days": [{"date": day.isoformat(), "minutes": round(n, 1)}
+                             for day, n in self.days],
+            "total": round(self.total, 1),
+            "per_day": round(self.total / len(self.days), 2),
+            "self_tests_timed": self.timed,
+            "median_per_self_test": None if self.median is None else round(self.median, 1),
+        }
+
+
+def minutes_per_day(conn: SqlConn, today: date, days: int = MINUTES_DAYS) -> Minutes:
+    """The recorded minutes of self-tests on each of the `days` study days up to `today`."""
+    from statistics import median
+
+    from srs.workload import minutes
+
+    since = today - timedelta(days=days - 1)
+    per_day: dict[date, float] = {}
+    every: list[float] = []
+    for day, seconds in conn.all(_DURATIONS, since=conn.day_value(since),
+                                 today=conn.day_value(today)):
+        value = minutes(float(seconds))
+        every.append(value)
+        day = conn.day(day)
+        per_day[day] = per_day.get(day, 0.0) + value
+    span = [since + timedelta(days=i) for i in range(days)]
+    return Minutes([(day, per_day.get(day, 0.0)) for day in span], len(every),
+                   float(median(every)) if every else None)
+
+
+@dataclass(frozen=True)
 class DayActivity:
     """What happened on one study day."""
 
@@ -132,6 +187,7 @@ class Stats:
     retention: list[MonthRetention]
     memory: dict[str, Any]
     forecast: Forecast
+    minutes: Minutes
     windows: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -160,6 +216,7 @@ class Stats:
             },
             "memory": self.memory,
             "forecast": self.forecast.to_json(),
+            "minutes": self.minutes.to_json(),
         }
 
 
@@ -238,7 +295,8 @@ def _with_power(conn: SqlConn) -> None:
 
 def collect_stats(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime,
                   forecast_days: int = 30) -> Stats:
-    """Cards by state, what is due, activity per study day, true retention and memory.
+    """Cards by state, what is due, activity per study day, true retention, memory and the
+    minutes of timed self-tests.
 
     Cards count when not merged into another. `new`, `learning`, `review` and
     `relearning` split the cards that are not suspended by their FSRS state; `suspended`
@@ -279,6 +337,7 @@ def collect_stats(conn: SqlConn, *, engine: Engine, clock: DayClock, now: dateti
         retention=[MonthRetention(m, n, p) for m, (n, p) in sorted(months.items())],
         memory=remembered,
         forecast=shown,
+        minutes=minutes_per_day(conn, today),
         windows={30: window(30), 365: window(365)},
     )
 

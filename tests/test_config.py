@@ -27,6 +27,7 @@ DEFAULTS = {
     "relearning_steps": [],
     "fuzz": True,
     "max_reviews_per_day": 10,
+    "max_minutes_per_day": None,  # no time budget
     "order": "retrievability",
     "score_thresholds": [60, 80, 95],
     "write_back": False,

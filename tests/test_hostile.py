@@ -145,7 +145,7 @@ BAD_ARGUMENTS = [
     (["grade", "99999999999999999999", "good"], "99999999999999999999 is not in the range"),
     (["today", "--limit", "9223372036854775808"], "9223372036854775808 is not in the range"),
     (["grade", "1", "good", "--duration", "99999999999999999999"],
-     "99999999999999999999 is not in the range"),
+     "'99999999999999999999' is longer than 2h"),
     (["show", "0"], "0 is not in the range"),
     (["merge", "1", "18446744073709551616"], "18446744073709551616 is not in the range"),
     (["add", "x", "--learned", "1900-01-01"], "'1900-01-01' is not between"),

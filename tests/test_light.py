@@ -90,7 +90,7 @@ COMMANDS: list[tuple[str, ...]] = [
     ("config", "get", "timezone"), ("config", "show"), ("logs",), ("logs", "--json"),
     ("export", "--format", "json"), ("export", "--format", "csv"), ("export", "--format", "ics"),
     ("check",), ("suspend", "3"), ("unsuspend", "3"), ("add", "Topology", "--notes", "open sets"),
-    ("merge", "6", "5"), ("undo",), ("optimize",),
+    ("merge", "6", "5"), ("undo",), ("optimize",), ("simulate", "--days", "30"),
 ]
 
 

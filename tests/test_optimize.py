@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 from freezegun import freeze_time
-from fsrs import Card as FsrsCard
-from fsrs import Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
+from fsrs_rs_python import FSRS
 
 from srs.app import App
 from srs.cardview import card_state
@@ -39,37 +38,49 @@ NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 CLOCK = DayClock(UTC, 4)
 SETTINGS = SchedulerSettings(fuzz=False)
 
-# A person who forgets faster than FSRS's defaults assume, and recovers less after a lapse.
-TRUE_PARAMETERS = list(DEFAULT_PARAMETERS)
-TRUE_PARAMETERS[0:4] = [0.1, 0.5, 0.9, 3.0]
-TRUE_PARAMETERS[8] = 1.0
+START = datetime(2026, 1, 5, 12, tzinfo=UTC)  # noon: every event on the study day it says
+HORIZON = 300  # days of history, all before NOW
+CARDS = 300
+DEFAULTS = [float(p) for p in DEFAULT_PARAMETERS]
+# A person whose first memory of a topic lasts three times as long as FSRS assumes, whose
+# memory grows faster after each recall, and whose forgetting curve is steeper (decay 0.3,
+# inside fsrs-rs's bounds of 0.1 to 0.8).
+TRUE = list(DEFAULTS)
+TRUE[0:4] = [3 * w for w in DEFAULTS[0:4]]
+TRUE[8] = 2.5
+TRUE[20] = 0.3
+RATINGS = {1: "again", 2: "hard", 3: "good", 4: "easy"}
+
+History = list[list[tuple[datetime, int]]]
 
 
-def simulate(cards: int, seed: int) -> list[list[tuple[datetime, int]]]:
-    """Histories scheduled by the defaults, remembered as TRUE_PARAMETERS say (seeded).
+def recall(parameters: list[float], days: float, stability: float) -> float:
+    """FSRS's forgetting curve: the chance of recall `days` after a review."""
+    decay = parameters[20]
+    factor = 0.9 ** (-1 / decay) - 1
+    return float((1 + factor * days / stability) ** -decay)
 
-    Each card is studied once (good), then tested whenever the default scheduler says;
-    recall is drawn from the true retrievability at that moment, and a recalled card is
-    graded hard, good or easy at random.
-    """
+
+def generate(parameters: list[float], cards: int, seed: int) -> History:
+    """Each card studied once (mostly good), then tested on the day `parameters` schedule it
+    for (desired retention 0.9), remembered with their forgetting curve's chance."""
     rng = random.Random(seed)
-    truth = Scheduler(parameters=TRUE_PARAMETERS, learning_steps=(), relearning_steps=(),
-                      enable_fuzzing=False)
-    schedule = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
-    start = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    truth = FSRS(parameters)
     histories = []
-    for card_id in range(cards):
-        at = start + timedelta(days=rng.randrange(150), minutes=rng.randrange(600))
-        memory, _log = truth.review_card(FsrsCard(card_id=card_id), Rating.Good, at)
-        planned, _log = schedule.review_card(FsrsCard(card_id=card_id), Rating.Good, at)
-        history = [(at, 3)]
-        while planned.due < NOW - timedelta(days=1):
-            at = planned.due
-            recalled = rng.random() < truth.get_card_retrievability(memory, at)
+    for _card in range(cards):
+        day = rng.randrange(HORIZON - 30)
+        rating = rng.choices((1, 2, 3, 4), (5, 10, 75, 10))[0]
+        state = getattr(truth.next_states(None, 0.9, 0), RATINGS[rating])
+        history = [(START + timedelta(days=day), rating)]
+        while True:
+            gap = max(1, round(state.interval))
+            if day + gap >= HORIZON:
+                break
+            day += gap
+            recalled = rng.random() < recall(parameters, gap, state.memory.stability)
             rating = rng.choices((2, 3, 4), (15, 75, 10))[0] if recalled else 1
-            memory, _log = truth.review_card(memory, Rating(rating), at)
-            planned, _log = schedule.review_card(planned, Rating(rating), at)
-            history.append((at, rating))
+            state = getattr(truth.next_states(state.memory, 0.9, gap), RATINGS[rating])
+            history.append((START + timedelta(days=day), rating))
         histories.append(history)
     return histories
 
@@ -100,10 +111,10 @@ def load(app: App, histories: list[list[tuple[datetime, int]]]) -> None:
 
 @pytest.fixture
 def synthetic(db_url: str) -> Iterator[App]:
-    """40 cards of synthetic history in the database the commands use (SQLite and
-    PostgreSQL)."""
+    """300 cards of history generated from TRUE in the database the commands use (SQLite
+    and PostgreSQL)."""
     app = App()
-    load(app, simulate(40, seed=1))
+    load(app, generate(TRUE, CARDS, seed=3))
     yield app
     app.close()
 
@@ -137,22 +148,27 @@ def test_fit_beats_the_defaults_in_well_under_a_second(synthetic: App) -> None:
         result = optimize(conn, engine=engine(), now=NOW)
     seconds = time.perf_counter() - started
     assert result.training.enough
-    assert 300 <= result.training.self_tests <= 600
-    assert result.training.cards == 40
+    assert result.training.self_tests == 901
+    assert result.training.cards == CARDS
     assert result.new is not None and len(result.new) == 21
-    assert result.current_score is not None and result.new_score is not None
-    assert result.new_score.log_loss < result.current_score.log_loss
+    assert result.new_scores is not None
+    current, new = result.current_scores, result.new_scores
+    assert current.out_of_sample is not None and new.out_of_sample is not None
+    assert new.out_of_sample.log_loss < current.out_of_sample.log_loss
+    assert current.in_sample is not None and new.in_sample is not None
+    assert new.in_sample.log_loss < current.in_sample.log_loss
     assert result.better and not result.applied
+    assert result.reason.startswith("better out of sample (log loss ")
     assert seconds < 1.0, seconds
-    # The initial stability after a first "good" moves towards the true one (0.9 days).
-    assert abs(result.new[2] - 0.9) < abs(DEFAULT_PARAMETERS[2] - 0.9)
+    # The initial stability after a first "good" moves towards the true one.
+    assert abs(result.new[2] - TRUE[2]) < abs(DEFAULTS[2] - TRUE[2])
     assert setting(synthetic, PARAMETERS_KEY) == MISSING
 
 
 def test_apply_replays_every_card_and_revert_restores(synthetic: App) -> None:
     before = states(synthetic)
     result = synthetic.write(lambda conn: optimize(conn, engine=engine(), now=NOW, apply=True))
-    assert result.applied and result.rescheduled == 40
+    assert result.applied and result.rescheduled == CARDS
     assert result.new is not None
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
     assert setting(synthetic, PREVIOUS_KEY) is None  # the defaults were in force
@@ -162,7 +178,7 @@ def test_apply_replays_every_card_and_revert_restores(synthetic: App) -> None:
         cards = card_rows(conn, list(histories))
         stored = {card_id: list(history.stored)
                   for card_id, history in histories.items()}
-    assert len(cards) == 40
+    assert len(cards) == CARDS
     for card_id, history in histories.items():
         state, steps = fitted.replay_history(card_id, history.events)
         assert card_state(cards[card_id]) == state
@@ -172,14 +188,16 @@ def test_apply_replays_every_card_and_revert_restores(synthetic: App) -> None:
             if step is not None]
     assert states(synthetic) != before
 
-    # Fitting again finds nothing better, and changes nothing.
+    # Fitting again finds the parameters in use, and changes nothing.
     again = synthetic.write(lambda conn: optimize(conn, engine=fitted, now=NOW, apply=True))
+    assert again.new == result.new
     assert not again.applied and not again.better
-    assert "no better" in again.reason
+    assert again.reason == "the fitted parameters are the ones in use; nothing changes"
+    assert setting(synthetic, PREVIOUS_KEY) is None  # revert still goes back to the defaults
     assert setting(synthetic, PARAMETERS_KEY) == list(result.new)
 
     reverted = synthetic.write(lambda conn: revert(conn, engine=fitted, now=NOW))
-    assert reverted.is_default and reverted.rescheduled == 40
+    assert reverted.is_default and reverted.rescheduled == CARDS
     assert setting(synthetic, PARAMETERS_KEY) == MISSING
     assert setting(synthetic, PREVIOUS_KEY) == MISSING
     assert states(synthetic) == before
@@ -192,13 +210,14 @@ def test_cli_apply_then_revert(synthetic: App, run: Callable[..., Result],
         before = run_json("cards")
         applied = run_json("optimize", "--apply")
         assert applied["applied"] and applied["better"]
-        assert applied["new"]["log_loss"] < applied["current"]["log_loss"]
+        assert (applied["new"]["out_of_sample"]["log_loss"]
+                < applied["current"]["out_of_sample"]["log_loss"])
         assert applied["current"]["default"] is True
         assert applied["seconds"] < 1.0
         assert run_json("cards") != before
         human = run("optimize")
         assert human.exit_code == 0
-        assert "current (fitted): log loss" in human.stdout
+        assert "  current (fitted): log loss" in human.stdout
         reverted = run_json("optimize", "--revert")
         assert reverted["reverted"] and reverted["default"]
         assert run_json("cards") == before
@@ -228,7 +247,10 @@ def test_too_little_history_says_how_much_more_and_changes_nothing(
     assert data["enough"] is False
     assert data["needed"] == {"self_tests": MIN_SELF_TESTS - 4, "cards": MIN_CARDS - 2}
     assert data["new"] is None and data["applied"] is False
-    assert data["current"]["default"] is True and data["current"]["log_loss"] is not None
+    assert data["current"]["default"] is True
+    assert data["current"]["in_sample"]["log_loss"] is not None
+    assert data["current"]["out_of_sample"] == {"log_loss": None, "rmse_bins": None}
+    assert data["held_out"] == {"splits": 5, "self_tests": 0}
     assert data["reason"] == ("not enough history to fit: 4 self-tests on 2 cards; needs "
                               "96 more self-tests and 18 more cards with one (at least 100 on "
                               "20 cards)")
@@ -294,7 +316,7 @@ def test_training_items_from_stored_steps_equal_the_history_in_study_days(
                 "AND kind = 'review' ORDER BY card_id, at, id")]
     finally:
         app.close()
-    expected: list[Any] = []
+    expected: list[tuple[datetime, int, Any]] = []  # in the order of the self-tests
     cards: set[int] = set()
     previous: tuple[int, Any] | None = None
     reviews: list[Any] = []
@@ -307,12 +329,15 @@ def test_training_items_from_stored_steps_equal_the_history_in_study_days(
         reviews.append(FSRSReview(rating, delta))
         previous = (card_id, day)
         if delta > 0 and len(reviews) > 1:
-            expected.append(FSRSItem(list(reviews)))
+            expected.append((moment, card_id, FSRSItem(list(reviews))))
             cards.add(card_id)
-    assert _items(training) == [[repr(r) for r in item.reviews] for item in expected]
+    expected.sort(key=lambda entry: (entry[0], entry[1]))
+    assert _items(training) == [[repr(r) for r in item.reviews] for *_key, item in expected]
     assert training.reviews == len(rows) and training.cards == len(cards)
     assert len(expected) > 80 and any(
-        repr(r).endswith("delta_t: 0 }") for item in expected for r in item.reviews[1:])
+        repr(r).endswith("delta_t: 0 }") for *_key, item in expected for r in item.reviews[1:])
+    # Not in card order: the cards' histories overlap in time.
+    assert [card for _at, card, _item in expected] != sorted(card for _at, card, _i in expected)
 
 
 def test_apply_and_revert_together_is_misuse(run: Callable[..., Result]) -> None:

@@ -409,3 +409,100 @@ def test_stats_from_stored_steps_equal_a_replay_of_every_card(
     assert sum(m["self_tests"] for m in expected["months"]) > 60
     assert sum(d["self_tests"] for d in expected["days"]) > sum(
         m["self_tests"] for m in expected["months"])  # some self-tests were not in review
+
+
+# -- minutes of self-tests ---------------------------------------------------------------
+
+
+@pytest.fixture
+def timed(history: None, run: Run) -> None:
+    """Durations on top of `history`: A 12 min at 03:40 local on 11-30 (study day 11-29);
+    B 20 min and D 45 min on study day 11-30, D's stored as 5 h (a session left open,
+    counted as the 2 h cap); C 30 min, undone."""
+    from srs.app import App
+
+    for moment, card, rating, duration in (("2026-11-29 19:40:00", A, "good", "12m"),
+                                           ("2026-11-30 03:00:00", B, "hard", "20m"),
+                                           ("2026-11-30 03:10:00", D, "good", "45m"),
+                                           ("2026-11-30 03:20:00", C, "good", "30m")):
+        with freeze_time(moment):
+            result = run("grade", str(card), rating, "--duration", duration)
+            assert result.exit_code == 0, result.output
+    with freeze_time("2026-11-30 03:30:00"):
+        assert run("undo").exit_code == 0  # C's grade
+    app = App()
+    try:
+        app.write(lambda conn: conn.run(
+            "UPDATE review SET duration = 18000 WHERE card_id = :card AND duration = 2700",
+            card=D))
+    finally:
+        app.close()
+
+
+def test_minutes_per_study_day(timed: None, run_json: RunJson) -> None:
+    with freeze_time("2026-11-30 04:00:00"):
+        minutes = run_json("stats")["minutes"]
+    days = minutes.pop("last_30_days")
+    assert minutes == {"total": 152.0, "per_day": 5.07, "self_tests_timed": 3,
+                       "median_per_self_test": 20.0}
+    assert [d["date"] for d in days] == [
+        (date(2026, 11, 1) + timedelta(days=i)).isoformat() for i in range(30)]
+    assert {d["date"]: d["minutes"] for d in days if d["minutes"]} == {
+        "2026-11-29": 12.0, "2026-11-30": 140.0}
+
+
+def test_minutes_leave_out_the_days_before_the_window(timed: None, run_json: RunJson) -> None:
+    """Thirty study days on, only the last of the timed days is still in the window."""
+    with freeze_time("2026-12-29 04:00:00"):  # study day 12-29: the window starts 11-30
+        minutes = run_json("stats")["minutes"]
+    assert minutes["total"] == 140.0 and minutes["self_tests_timed"] == 2
+    assert minutes["median_per_self_test"] == 70.0
+    assert minutes["last_30_days"][0] == {"date": "2026-11-30", "minutes": 140.0}
+
+
+def test_minutes_in_the_text_and_the_chart(timed: None, run: Run,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    with freeze_time("2026-11-30 04:00:00"):
+        result = run("stats")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[5] == ("Minutes of self-tests, last 30 days: 152 (5.07 a day); median 20 "
+                        "min a self-test (3 timed)")
+    chart = lines[lines.index("Minutes of self-tests per study day"):]
+    chart = chart[:chart.index("")]
+    # Three-digit bars: 30 of them would take 120 cells, so each bar sums two days.
+    assert chart[-1] == "each bar: 2 days from the date under it"
+    assert chart[1].split() == ["152"]  # 11-29 and 11-30, the last bar
+    assert chart[-2].split()[0] == "11-01"
+    assert max(len(line) for line in chart) <= 60, chart
+
+
+def test_nothing_timed_says_how_to_time(history: None, frozen: None, run: Run,
+                                        run_json: RunJson) -> None:
+    assert run_json("stats")["minutes"]["self_tests_timed"] == 0
+    result = run("stats")
+    assert result.stdout.splitlines()[5] == (
+        "No self-test timed in the last 30 days: 'review session' times each one, and "
+        "'review grade ID good --duration 15m' records one")
+    assert "Minutes of self-tests per study day" not in result.stdout
+
+
+def test_minutes_fit_60_columns_on_a_terminal(run: Run) -> None:
+    """On a real terminal of 60 columns (today's real date: a subprocess is not frozen)."""
+    import os
+
+    from rich.cells import cell_len
+    from terminal import SGR, in_terminal
+
+    for n in range(4):
+        assert run("add", f"topic {n}", "--learned", "2026-01-01").exit_code == 0
+        assert run("grade", str(n + 1), "good", "--duration", f"{5 * n + 3}m").exit_code == 0
+    status, output = in_terminal(["stats"], env={**os.environ}, columns=60)
+    text = SGR.sub(b"", output).decode()
+    assert status == 0, text
+    assert max(cell_len(line) for line in text.splitlines()) <= 60, text
+    flat = " ".join(text.split())
+    assert "Minutes of self-tests, last 30 days: 42 (1.4 a day); median 10.5 min a self-test " \
+        "(4 timed)" in flat
+    assert "Minutes of self-tests per study day" in text
