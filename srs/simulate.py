@@ -29,8 +29,11 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import insort
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from heapq import heappush, heapreplace
 from typing import TYPE_CHECKING, Any
 
 from srs.errors import SrsError
@@ -270,14 +273,83 @@ def gather(conn: SqlConn, *, engine: Engine, clock: DayClock, today: date,
 class _Card:
     """A card while it is simulated."""
 
-    __slots__ = ("key", "stability", "difficulty", "last", "first", "expected", "rng",
-                 "due")
+    __slots__ = ("key", "stability", "difficulty", "last", "first", "expected", "seed",
+                 "_rng", "due")
 
     def __init__(self, key: int, stability: float, difficulty: float, last: int,
                  first: bool, expected: float, seed: int, due: int) -> None:
         self.key, self.stability, self.difficulty, self.last = key, stability, difficulty, last
         self.first, self.expected, self.due = first, expected, due
-        self.rng = random.Random(seed * 1_000_003 + key)
+        self.seed = seed * 1_000_003 + key
+        self._rng: random.Random | None = None
+
+    @property
+    def rng(self) -> random.Random:
+        """The card's own generator, made at its first self-test (most cards of a long
+        backlog never get one)."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng
+
+
+def _last(card: _Card) -> int:
+    return card.last
+
+
+class _Due:
+    """The cards due and not yet done, in bins of stability (each a factor of `_STEP`
+    wide), each bin in the order of their last reviews: enough to tell which cards cannot
+    be more at risk than those already found."""
+
+    _STEP = math.log(1.25)
+    _LOW = math.log(0.001)  # FSRS's least stability
+
+    def __init__(self) -> None:
+        self.bins: list[list[_Card]] = []
+
+    def __bool__(self) -> bool:
+        return any(self.bins)
+
+    def __len__(self) -> int:
+        return sum(len(cards) for cards in self.bins)
+
+    def add(self, card: _Card) -> None:
+        number = max(0, int((math.log(card.stability) - self._LOW) / self._STEP))
+        while len(self.bins) <= number:
+            self.bins.append([])
+        insort(self.bins[number], card, key=_last)
+
+    def floor(self, number: int) -> float:
+        """The least stability a card in bin `number` has."""
+        return math.exp(self._LOW + number * self._STEP)
+
+    def most_at_risk(self, day: int, count: int | None) -> list[tuple[int, int]]:
+        """(bin, place) of the `count` cards most at risk on `day` (all with no count), in
+        the queue's order: highest elapsed days over stability, then earliest due day, then
+        key, as `review today` orders them.
+
+        As srs.queue does in SQL, the walk leaves out the cards that could not make the
+        list: in a bin of stability at least S, a card last reviewed on day L and every
+        card after it (reviewed later) stay below (day - L) / S. A backlog of tens of
+        thousands costs a few hundred cards a day rather than a sort of them all.
+        """
+        best: list[tuple[float, int, int, int, int]] = []
+        for number, cards in enumerate(self.bins):
+            floor = self.floor(number)
+            for place, card in enumerate(cards):
+                if (count is not None and len(best) == count
+                        and (day - card.last) / floor < best[0][0]):
+                    break
+                item = ((day - card.last) / card.stability, -card.due, -card.key, number, place)
+                if count is None or len(best) < count:
+                    heappush(best, item)
+                elif item > best[0]:
+                    heapreplace(best, item)
+        return [(number, place) for *_order, number, place in sorted(best, reverse=True)]
+
+    def remove(self, places: list[tuple[int, int]]) -> None:
+        for number, place in sorted(places, reverse=True):
+            del self.bins[number][place]
 
 
 def _curve(parameters: Sequence[float]) -> tuple[float, float]:
@@ -351,30 +423,24 @@ def _run(plan: Plan, retention: float, seed: int) -> _Result:
     def interval(days_ahead: float) -> int:
         return max(1, min(longest, round(days_ahead)))
 
-    waiting = list(plan.planned)
     new_key = 0
     studied_new = 0
     self_tests = [0] * days
     minutes = [0.0] * days
-    pool: list[_Card] = []
+    waiting = _Due()
+    dated = Counter(start for start in plan.planned if start is not None)
+    undated = sum(1 for start in plan.planned if start is None)
     pace = plan.new_per_week
+    count = plan.max_reviews
     for day in range(days):
-        # New topics: the pace's share of this day, the planned rows first (none before its
-        # own day); a planned row dated this day comes whatever the pace.
+        # New topics: the pace's share of this day, the planned rows first; a planned row
+        # dated this day comes that day, whatever the pace.
         quota = math.floor((day + 1) * pace / 7 + 1e-9) - math.floor(day * pace / 7 + 1e-9)
-        arrivals = 0
-        kept: list[int | None] = []
-        for start in waiting:
-            if start is not None and start == day:
-                arrivals += 1
-                quota -= 1
-            elif quota > 0 and (start is None or start <= day):
-                arrivals += 1
-                quota -= 1
-            else:
-                kept.append(start)
-        waiting = kept
-        arrivals += max(0, quota)
+        arrivals = dated.get(day, 0)
+        quota -= arrivals
+        from_plan = min(undated, max(0, quota))
+        undated -= from_plan
+        arrivals += from_plan + max(0, quota - from_plan)
         for _n in range(arrivals):
             new_key -= 1
             state = fsrs.next_states(None, retention, 0).good
@@ -385,20 +451,18 @@ def _run(plan: Plan, retention: float, seed: int) -> _Result:
             every.append(live)
             due_on.setdefault(due, []).append(live)
             studied_new += 1
-        pool.extend(due_on.pop(day, ()))
-        if not pool:
+        for card in due_on.pop(day, ()):
+            waiting.add(card)
+        if not waiting:
             continue
-        # The queue's order: lowest retrievability first (highest elapsed / stability).
-        pool.sort(key=lambda c: (-(day - c.last) / c.stability, c.due, c.key))
-        taken = 0
+        taken: list[tuple[int, int]] = []
         planned_minutes = 0.0
-        for card in pool:
-            if plan.max_reviews is not None and taken >= plan.max_reviews:
-                break
+        for place in waiting.most_at_risk(day, count):
+            card = waiting.bins[place[0]][place[1]]
             if (plan.max_minutes is not None and taken
                     and planned_minutes + card.expected > plan.max_minutes):
                 break
-            taken += 1
+            taken.append(place)
             planned_minutes += card.expected
             elapsed = day - card.last
             chance = (1 + factor * elapsed / card.stability) ** decay
@@ -414,15 +478,16 @@ def _run(plan: Plan, retention: float, seed: int) -> _Result:
             after = (states.again, states.hard, states.good, states.easy)[rating - 1]
             minutes[day] += costs.of_rating(rating, card.first)
             self_tests[day] += 1
-            card.stability, card.difficulty = after.memory.stability, after.memory.difficulty
+            card.stability = after.memory.stability
+            card.difficulty = after.memory.difficulty
             card.last, card.first = day, False
             if card.key < 0 or card.key not in costs.per_card:
                 card.expected = costs.later
             card.due = day + interval(after.interval)
             due_on.setdefault(card.due, []).append(card)
-        pool = pool[taken:]
+        waiting.remove(taken)
     remembered = sum((1 + factor * (days - c.last) / c.stability) ** decay for c in every)
-    return _Result(self_tests, minutes, remembered, remembered_now, studied_new, len(pool))
+    return _Result(self_tests, minutes, remembered, remembered_now, studied_new, len(waiting))
 
 
 def planned_rows(conn: SqlConn, config: Any, today: date) -> tuple[list[date | None], int]:
