@@ -147,8 +147,9 @@ def _json(plan: Plan, outcomes: list[Outcome], configured: float,
 def _print(plan: Plan, outcomes: list[Outcome], configured: float, unread: int) -> None:
     from cli.output import Column, print_table
 
+    shown = round(plan.new_per_week, 1)
     pace = ngettext("{pace:g} new topic a week", "{pace:g} new topics a week",
-                    max(1, round(plan.new_per_week))).format(pace=round(plan.new_per_week, 1))
+                    1 if shown == 1 else 2).format(pace=shown)
     source = _("your pace over the log's last 8 weeks") if plan.pace_from_log else _(
         "as asked")
     say(ngettext("Next {days} study day from {day}: {cards} card, {pace} ({source}).",

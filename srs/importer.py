@@ -936,7 +936,7 @@ def adopt_moved_log(conn: SqlConn, path: Path, parsed: ParseResult, clock: DayCl
 
 # Part of every stored digest: a new reading of logs, or another clock (log reviews are put
 # inside their study days), makes every file count as changed once.
-IMPORT_VERSION = "2"
+IMPORT_VERSION = "3"  # 3: "#" over names is a topic, "1st" to "8th" are attempts
 
 
 def log_options(config: Any, today: date) -> LogOptions:

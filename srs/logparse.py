@@ -525,7 +525,9 @@ def column_roles(header: list[str], rows: list[tuple[int, list[str]]]) -> list[s
         else:
             for col in range(width):
                 kinds = profiles[col]
-                if roles[col] in ("", "notes") and kinds.total() and \
+                # "| # | 1st | 2nd |" over "0206 Reverse Linked List": a header that reads
+                # as an index over cells of text is the topic.
+                if roles[col] in ("", "notes", "index") and kinds.total() and \
                         _share(kinds, "text") >= 0.5 and _repeats(rows, col) < 0.5:
                     roles[col] = "topic"
                     break
@@ -1435,7 +1437,7 @@ def _file_style(tables: list[tuple[_RawTable, _Facts]]) -> FileStyle:
     return FileStyle(day_first=day_first, descending=earlier > later)
 
 
-PARSE_MEMO_VERSION = 1
+PARSE_MEMO_VERSION = 2  # 2: "#" over names, "1st"... attempt columns
 
 
 @dataclass

@@ -20,7 +20,10 @@ __all__ = ["ROLE_WORDS", "Status", "header_key", "header_roles", "is_plan_date",
 ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("attempt", ("一刷", "二刷", "三刷", "四刷", "五刷", "1刷", "2刷", "3刷", "first try",
                  "second try", "third try", "1st try", "2nd try", "3rd try", "attempt 1",
-                 "attempt 2", "attempt 3", "1st attempt", "2nd attempt", "3rd attempt")),
+                 "attempt 2", "attempt 3", "1st attempt", "2nd attempt", "3rd attempt",
+                 # "| # | 1st | 2nd | 3rd |": the dates a problem was done again
+                 "1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th",
+                 "第一遍", "第二遍", "第三遍", "第四遍", "第五遍")),
     ("self_test", ("自测", "测验", "自我测试", "复习日期", "复习时间", "复习记录", "复习计划",
                    "复习", "回顾日期", "回顾", "self-test", "selftest", "self test",
                    "self-tests", "quiz", "quizzes", "test", "tests", "review date",

@@ -103,6 +103,27 @@ def test_attempt_columns_give_the_first_study_and_the_self_tests() -> None:
     assert (second.learned_on, second.self_tests) == (date(2025, 4, 2), ())
 
 
+def test_a_hash_column_of_problem_names_and_ordinal_review_columns() -> None:
+    # A problem list repeated on a fixed ladder of days: "#" heads the names, and "1st"
+    # to "5th" the days each was done.
+    text = ("> 1st - Day 1; 2nd - Day 3; 3rd - Day 7\n\n"
+            "| #                         |    1st     |    2nd     |    3rd     |\n"
+            "| ------------------------- |:----------:| ----------:| ----------:|\n"
+            "| 0070 Climbing Stairs      | 03/02/2026 | 03/04/2026 | 03/09/2026 |\n"
+            "| 0098 Validate BST         | 03/03/2026 |            |            |\n")
+    result = parse(text)
+    assert result.table_info[0].roles == ("topic", "attempt", "attempt", "attempt")
+    first, second = result.rows
+    assert first.topic == "0070 Climbing Stairs"
+    assert (first.learned_on, [t.on for t in first.self_tests]) == (
+        date(2026, 3, 2), [date(2026, 3, 4), date(2026, 3, 9)])
+    assert (second.learned_on, second.self_tests) == (date(2026, 3, 3), ())
+    # an index column of numbers stays an index
+    numbered = parse("| # | Topic | Date |\n|---|---|---|\n| 1 | Heaps | 2026-03-02 |\n"
+                     "| 2 | Tries | 2026-03-03 |\n")
+    assert numbered.table_info[0].roles == ("index", "topic", "date")
+
+
 # --- dates as people write them --------------------------------------------------------------
 
 
