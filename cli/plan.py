@@ -201,9 +201,12 @@ def _print(plan: Plan, outcomes: list[Outcome], configured: float, unread: int) 
                  Column(_("min/day"), right=True), Column(_("peak"), right=True),
                  Column(_("remembered"), right=True), Column(_("min/topic"), right=True),
                  Column(_("left"), right=True, shrink=3, optional=True)], rows)
-    say(_("* the retention configured now. remembered: topics remembered at the end (the sum "
-          "of their retrievability); min/topic: minutes of self-tests per topic remembered; "
-          "left: due but not done at the end."))
+    legend = _("remembered: topics remembered at the end (the sum of their retrievability); "
+               "min/topic: minutes of self-tests per topic remembered; left: due but not "
+               "done at the end.")
+    if any(outcome.retention == configured for outcome in outcomes):
+        legend = _("* the retention configured now.") + " " + legend
+    say(legend)
     held = [outcome for outcome in outcomes if outcome.backlog >= 0.5]
     if held:
         say(_("From {retention:.0%} on, the daily limits hold self-tests back: a higher "

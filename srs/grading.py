@@ -316,7 +316,7 @@ def spread(conn: SqlConn, *, days: int, engine: Engine, clock: DayClock, now: da
         raise GradeError(_("--days must be at least 1, not {days}").format(days=days))
     today = clock.day_of(now)
     backlog = build_queue(conn, engine=engine, clock=clock, now=now, show_all=True,
-                          order="retrievability").entries
+                          order="retrievability", minutes=max_minutes is not None).entries
     start, end = clock.bounds(today)
     load = {today: reviews_done(conn, start, end)}
     later = conn.all(f"SELECT c.id, c.due FROM card c WHERE {ACTIVE} AND c.due > :today",

@@ -149,12 +149,20 @@ def score(parameters: tuple[float, ...], items: list[Any]) -> Score | None:
     return Score(float(result.log_loss), float(result.rmse_bins))
 
 
-def score_fitting(training: TrainingSet) -> Score:
+def score_fitting(training: TrainingSet) -> Score | None:
     """The fitting procedure scored out of sample: each of the held-out items predicted by
-    parameters fitted to the items before its segment (fsrs-rs's time-series splits)."""
+    parameters fitted to the items before its segment (fsrs-rs's time-series splits).
+
+    None when fsrs-rs cannot fit one of the splits (it says NotEnoughData when the items
+    before a segment hold no self-test after a first one: a history whose early part is
+    all first self-tests).
+    """
     from fsrs_rs_python import evaluate_with_time_series_splits
 
-    result = evaluate_with_time_series_splits(training.items)
+    try:
+        result = evaluate_with_time_series_splits(training.items)
+    except ValueError:
+        return None
     return Score(float(result.log_loss), float(result.rmse_bins))
 
 
@@ -269,6 +277,10 @@ def optimize(conn: SqlConn, *, engine: Engine, now: datetime,
     result = replace(result, new=fitted,
                      current_scores=replace(result.current_scores, out_of_sample=current_out),
                      new_scores=Scores(new_out, score(fitted, training.items)))
+    if new_out is None:
+        return replace(result, reason=_(
+            "the fit cannot be scored out of sample (fsrs-rs cannot fit the earliest part of "
+            "the history); the current parameters stay"))
     figures = {"new": new_out.log_loss, "old": current_out.log_loss}
     if fitted == current:  # fitted to this very history before: applying again would lose
         return replace(result, reason=_(  # what --revert goes back to

@@ -254,13 +254,15 @@ def _top_ids(conn: SqlConn, order: str, day: date, risk_day: date,
 def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime,
                 day: date | None = None, order: str = "retrievability",
                 max_per_day: int = 10, limit: int | None = None,
-                show_all: bool = False, max_minutes: int | None = None) -> Queue:
+                show_all: bool = False, max_minutes: int | None = None,
+                minutes: bool = True) -> Queue:
     """The queue of study day `day` (default: today) as seen at `now`.
 
     Without `limit` or `show_all`, it holds `max_per_day` minus the self-tests already
     recorded that study day (`limit` replaces that count). With `max_minutes` and without
     `show_all`, it is then cut where the minutes run out (see the module's docstring).
-    Retrievability is the one on `day` (today for a past day).
+    Retrievability is the one on `day` (today for a past day). Without `minutes` (and
+    without a budget), no card's expected minutes are worked out (they read 0).
     """
     today = clock.day_of(now)
     day = day or today
@@ -276,10 +278,12 @@ def build_queue(conn: SqlConn, *, engine: Engine, clock: DayClock, now: datetime
     else:
         cap = max(0, max_per_day - done)
     ids = _top_ids(conn, order, day, risk_day, cap) if total and cap != 0 else []
-    costs = load_costs(conn)
     budget = None if show_all else max_minutes
-    spent = minutes_spent(conn, start, end, costs)
-    expected = expected_minutes(conn, costs, ids)
+    spent, expected = 0.0, dict.fromkeys(ids, 0.0)
+    if minutes or budget is not None:
+        costs = load_costs(conn)
+        spent = minutes_spent(conn, start, end, costs)
+        expected = expected_minutes(conn, costs, ids)
     cards = card_rows(conn, ids)
     latest = last_reviews(conn, ids)
     entries = []

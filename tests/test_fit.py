@@ -183,3 +183,19 @@ def test_text_fits_60_columns_on_a_terminal(app: App) -> None:
     assert max(cell_len(line) for line in text.splitlines()) <= 60, text
     assert "not applied: no better out of sample (log loss" in text.replace("\n", " ")
     assert "fitted: log loss" in text
+
+
+def test_a_history_fsrs_rs_cannot_fit_in_splits_is_not_scored_nor_applied() -> None:
+    """fsrs-rs refuses some small histories (NotEnoughData in a split): no score, no crash."""
+    import random
+
+    from srs.optimize import TrainingSet, score_fitting
+
+    rng = random.Random(0)  # one of the item sets fsrs-rs refuses
+    items = []
+    for _card in range(20):
+        reviews = [FSRSReview(3, 0)]
+        for _test in range(rng.randint(1, 3)):
+            reviews.append(FSRSReview(rng.choice([1, 3, 3, 3, 4]), rng.randint(1, 20)))
+        items.append(FSRSItem(reviews))
+    assert score_fitting(TrainingSet(items, 20, 60)) is None
