@@ -183,24 +183,24 @@ def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
     today = app.clock.day_of(app.now())
     if not queue.entries:
         if queue.over_budget:
-            echo(_("Study day {day}: today's budget of {budget} min is used (about {spent} "
-                   "min done); {n} more due (review today --all).").format(
+            say(_("Study day {day}: today's budget of {budget} min is used (about {spent} "
+                  "min done); {n} more due (review today --all).").format(
                 day=short_day(queue.day, today), budget=queue.budget,
                 spent=_about(queue.spent_minutes), n=queue.due_total))
         elif queue.due_total:
-            echo(ngettext("Study day {day}: today's limit is reached ({done} self-test "
-                          "done); {n} more due (review today --all).",
-                          "Study day {day}: today's limit is reached ({done} self-tests "
-                          "done); {n} more due (review today --all).",
-                          queue.done_today).format(
+            say(ngettext("Study day {day}: today's limit is reached ({done} self-test "
+                         "done); {n} more due (review today --all).",
+                         "Study day {day}: today's limit is reached ({done} self-tests "
+                         "done); {n} more due (review today --all).",
+                         queue.done_today).format(
                 day=short_day(queue.day, today), done=queue.done_today, n=queue.due_total))
         elif queue.next_due is not None:
-            echo(_("Nothing due on {day}. Next self-test: {next}.").format(
+            say(_("Nothing due on {day}. Next self-test: {next}.").format(
                 day=short_day(queue.day, today), next=short_day(queue.next_due, today)))
         else:
-            echo(_("Nothing due on {day}, and no cards scheduled "
-                   "(import a log with 'review import PATH').").format(
-                       day=short_day(queue.day, today)))
+            say(_("Nothing due on {day}, and no cards scheduled "
+                  "(import a log with 'review import PATH').").format(
+                      day=short_day(queue.day, today)))
         return
     say(_("Study day {day}: {shown} of {total} due ({done} done today)").format(
         day=short_day(queue.day, today), shown=len(queue.entries), total=queue.due_total,
@@ -560,13 +560,13 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int],
             labels = card_labels(conn, [entries[0].card]) if entries else {}
         if not entries:
             if not queue.more:
-                echo(_("Done: {n} graded. Nothing more due today.").format(n=graded))
+                say(_("Done: {n} graded. Nothing more due today.").format(n=graded))
             elif queue.over_budget:
-                echo(_("Done: {n} graded; today's budget of {budget} min is used ('review "
-                       "session --all' goes on).").format(n=graded, budget=queue.budget))
+                say(_("Done: {n} graded; today's budget of {budget} min is used ('review "
+                      "session --all' goes on).").format(n=graded, budget=queue.budget))
             else:
-                echo(_("Done: {n} graded; today's limit is reached ('review session --all' "
-                       "goes on).").format(n=graded))
+                say(_("Done: {n} graded; today's limit is reached ('review session --all' "
+                      "goes on).").format(n=graded))
             return
         entry = entries[0]
         card = entry.card
