@@ -113,10 +113,6 @@ def simulate_cmd(app: App, days: int, new_per_week: float | None,
 
 def _budget(config: Any) -> float | None:
     """max_minutes_per_day when set, else None."""
-    from srs.config import KEYS
-
-    if "max_minutes_per_day" not in KEYS:
-        return None
     value = config["max_minutes_per_day"]
     return float(value) if value else None
 

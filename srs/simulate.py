@@ -31,7 +31,7 @@ import math
 import random
 from bisect import insort
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from heapq import heappush, heapreplace
 from typing import TYPE_CHECKING, Any
@@ -92,8 +92,8 @@ class Plan:
     max_minutes: float | None
     costs: Costs
     pass_grades: tuple[float, float, float]
+    today: date  # the study day the simulation starts on (day 0)
     seed: int = DEFAULT_SEED
-    today: date = field(default_factory=date.today)
     skipped: int = 0  # cards left out: a stored state that cannot be scheduled from
     runs: int | None = None  # runs averaged per retention (None: as `runs_for` says)
 
