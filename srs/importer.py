@@ -509,7 +509,8 @@ class _FileImport:
                 assert self.previous is not None
                 kept[index] = self.previous[index]
             else:
-                kept[index] = {"keys": "", "digests": "", "future": 0, "again": None}
+                kept[index] = {"keys": "", "digests": "", "future": 0, "again": None,
+                               "plans": []}
                 table_keys[index], table_digests[index] = [], []
         digests = {}
         for row, key in zip(studied, keys, strict=True):
@@ -521,6 +522,14 @@ class _FileImport:
             kept[index]["digests"] = "".join(table_digests[index])
         for row in self.future:
             kept[row.table]["future"] += 1
+        for row in parsed.rows:  # the topics it plans to study (review simulate's first)
+            if row.skip or row.is_review or row.table in parsed.reused:
+                continue
+            if not row.studied:  # pending: on its date when that is ahead, else any day
+                day = row.learned_on if row.learned_on and row.learned_on > today else None
+                kept[row.table]["plans"].append(day.isoformat() if day else None)
+            elif row.learned_on is not None and self.dates.is_future(row):
+                kept[row.table]["plans"].append(row.learned_on.isoformat())
         again: dict[int, date] = {}
         for row in parsed.rows:
             day = read_again_on(row, today)
@@ -539,7 +548,12 @@ class _FileImport:
         parsed = self.parsed
         rows, pending, skipped = parsed.counts
         days = [memo["again"] for memo in self.kept.values() if memo["again"]]
+        # Every table's planned topics in the log's order; not known when a table was
+        # taken from the memo of an import older than this field.
+        plans = [memo.get("plans") for _index, memo in sorted(self.kept.items())]
         return json.dumps({"rows": rows, "pending": pending,
+                           "planned_rows": None if any(p is None for p in plans) else
+                           [day for table in plans for day in table or ()],
                            "planned": sum(int(memo["future"]) for memo in self.kept.values()),
                            "skipped": skipped,
                            "warnings": dump(parsed.warnings), "notes": dump(parsed.notes),

@@ -492,28 +492,47 @@ def _run(plan: Plan, retention: float, seed: int) -> _Result:
 
 def planned_rows(conn: SqlConn, config: Any, today: date) -> tuple[list[date | None], int]:
     """The rows the followed logs plan to study, in log order, each with its date (None when
-    it has none), and how many logs could not be read (moved or deleted: left out)."""
+    it has none), and how many logs could not be read (moved or deleted: left out).
+
+    As the last import of each log found them (kept with it), so that they agree with the
+    cards; a log imported before that was kept is read again.
+    """
+    import json
+
+    planned: list[date | None] = []
+    unread = 0
+    for path, summary in conn.all("SELECT path, summary FROM log_source ORDER BY id"):
+        kept = json.loads(summary).get("planned_rows") if summary else None
+        if isinstance(kept, list):
+            planned.extend(date.fromisoformat(day) if day else None for day in kept)
+            continue
+        found = _read_planned(str(path), config, today)
+        if found is None:
+            unread += 1
+        else:
+            planned.extend(found)
+    return planned, unread
+
+
+def _read_planned(path: str, config: Any, today: date) -> list[date | None] | None:
+    """A log's planned rows read from the file; None when it cannot be read."""
     from srs.importer import log_options
     from srs.logparse import read_log
 
-    options = log_options(config, today)
+    try:
+        result = read_log(path, log_options(config, today))
+    except (OSError, SrsError):
+        return None
     planned: list[date | None] = []
-    unread = 0
-    for (path,) in conn.all("SELECT path FROM log_source ORDER BY id"):
-        try:
-            result = read_log(str(path), options)
-        except (OSError, SrsError):
-            unread += 1
+    for row in result.rows:
+        if row.skip or row.is_review:
             continue
-        for row in result.rows:
-            if row.skip or row.is_review:
-                continue
-            if not row.studied:
-                planned.append(row.learned_on if row.learned_on and row.learned_on > today
-                               else None)
-            elif row.learned_on is not None and row.learned_on > today:
-                planned.append(row.learned_on)
-    return planned, unread
+        if not row.studied:
+            planned.append(row.learned_on if row.learned_on and row.learned_on > today
+                           else None)
+        elif row.learned_on is not None and row.learned_on > today:
+            planned.append(row.learned_on)
+    return planned
 
 
 def simulate_all(plan: Plan, retentions: Sequence[float]) -> list[Outcome]:

@@ -316,3 +316,35 @@ def test_simulate_as_a_real_process_is_seeded(tmp_path: Path, srs_home: Path,
             for _ in range(2)]
     assert outs[0] == outs[1]
     assert json.loads(outs[0])["cards"] == 7
+
+
+@freeze_time("2026-12-03 10:00:00")
+def test_planned_rows_are_those_the_last_import_found(
+        imported: None, run: Callable[..., Result], run_json: Callable[..., Any],
+        write_log: Callable[..., Path], query: Callable[[str], list[tuple[Any, ...]]],
+        tmp_path: Path, srs_home: Path) -> None:
+    log = tmp_path / "log.md"
+    assert run_json("simulate", "--days", "30")["planned_rows"] == 2
+    # An edit of the first table only: the second is taken from the memo, plans and all.
+    write_log(LOG.replace("| 2026-10-07 | 哈希表 | ✅ | |",
+                          "| 2026-10-07 | 哈希表 | ✅ | 10-20 ✅ |"))
+    assert run("import", str(log)).exit_code == 0
+    assert run_json("simulate", "--days", "30")["planned_rows"] == 2
+    # A pending row added to the second: three, without reading the file again...
+    write_log(LOG + "| | AVL 树 | ⬜ | |\n")
+    assert run("import", str(log)).exit_code == 0
+    log.unlink()
+    data = run_json("simulate", "--days", "30")
+    assert (data["planned_rows"], data["logs_unread"]) == (3, 0)
+    # ...unless the import kept none (an older one): then the file is read, or counted unread.
+    import sqlite3
+
+    (summary,) = query("SELECT summary FROM log_source")[0]
+    older = {k: v for k, v in json.loads(summary).items() if k != "planned_rows"}
+    with sqlite3.connect(srs_home / "data" / "srs.db") as db:
+        db.execute("UPDATE log_source SET summary = ?", (json.dumps(older),))
+    db.close()
+    data = run_json("simulate", "--days", "30")
+    assert (data["planned_rows"], data["logs_unread"]) == (0, 1)
+    write_log(LOG)
+    assert run_json("simulate", "--days", "30")["planned_rows"] == 2
