@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RETENTIONS = (0.75, 0.80, 0.85, 0.90, 0.95)
 RETENTION_RANGE = (0.70, 0.99)
-DEFAULT_DAYS = 365
 MAX_DAYS = 3650
 DEFAULT_SEED = 42
 PACE_WEEKS = 8  # the person's pace: studied rows per week over the log's last 8 weeks
@@ -258,6 +257,7 @@ def gather(conn: SqlConn, *, engine: Engine, clock: DayClock, today: date,
                              due_day, first, costs.expected(int(card_id), first)))
     grades = {int(r): int(n) for r, n in conn.all(_GRADES)}
     ahead = [None if day is None else max(0, (day - today).days) for day in planned]
+    check_days(days)
     pace_from_log = new_per_week is None
     pace = own_pace(learned, today) if new_per_week is None else new_per_week
     return Plan(cards=cards, planned=late + ahead, new_per_week=pace,

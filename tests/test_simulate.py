@@ -348,3 +348,12 @@ def test_planned_rows_are_those_the_last_import_found(
     assert (data["planned_rows"], data["logs_unread"]) == (0, 1)
     write_log(LOG)
     assert run_json("simulate", "--days", "30")["planned_rows"] == 2
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651])
+def test_the_core_refuses_days_outside_its_range(days: int) -> None:
+    from srs.simulate import SimulationError, check_days
+
+    with pytest.raises(SimulationError, match=str(days)):
+        check_days(days)
+    assert check_days(365) == 365
