@@ -357,3 +357,23 @@ def test_the_core_refuses_days_outside_its_range(days: int) -> None:
     with pytest.raises(SimulationError, match=str(days)):
         check_days(days)
     assert check_days(365) == 365
+
+
+def test_simulate_reads_the_same_from_sqlite_and_postgresql(
+        run: Callable[..., Result], run_json: Callable[..., Any],
+        write_log: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        postgres_server: Any) -> None:
+    import psycopg  # noqa: F401  (loaded before the clock is frozen: its C types check dates)
+    import sqlalchemy.dialects.postgresql  # noqa: F401
+
+    results = []
+    for url in (None, postgres_server.new_database()):
+        if url is not None:
+            monkeypatch.setenv("SRS_DATABASE_URL", url)
+        with freeze_time("2026-12-03 10:00:00"):
+            assert run("import", str(write_log(LOG))).exit_code == 0
+            assert run("grade", "1", "good", "--duration", "20m").exit_code == 0
+            data = run_json("simulate", "--days", "60", "--retention", "0.9")
+        assert (data["cards"], data["planned_rows"], data["costs"]["recorded"]) == (7, 2, 1)
+        results.append(data)
+    assert results[0] == results[1]
