@@ -40,11 +40,8 @@ MINUTES_DAYS = 30
 
 # The recorded durations of the self-tests of study days `since` to `today` that count, as
 # srs.workload reads them: graded, not undone, not a card's first study.
-_DURATIONS = """
-SELECT study_day, duration FROM review
-WHERE undone_at IS NULL AND kind = 'review' AND rating IS NOT NULL
-  AND duration IS NOT NULL AND duration > 0 AND prior_state IS NOT NULL AND prior_state > 0
-  AND study_day >= :since AND study_day <= :today"""
+_DURATIONS = ("SELECT study_day, duration FROM review WHERE {timed} "
+              "AND study_day >= :since AND study_day <= :today")
 
 # Graded events not undone, per study day: first studies, self-tests, and the self-tests
 # of cards in review with how many of them passed. A merge moves the merged card's events
@@ -138,12 +135,13 @@ def minutes_per_day(conn: SqlConn, today: date, days: int = MINUTES_DAYS) -> Min
     """The recorded minutes of self-tests on each of the `days` study days up to `today`."""
     from statistics import median
 
-    from srs.workload import minutes
+    from srs.workload import TIMED_SELF_TESTS, minutes
 
     since = today - timedelta(days=days - 1)
     per_day: dict[date, float] = {}
     every: list[float] = []
-    for day, seconds in conn.all(_DURATIONS, since=conn.day_value(since),
+    for day, seconds in conn.all(_DURATIONS.format(timed=TIMED_SELF_TESTS),
+                                 since=conn.day_value(since),
                                  today=conn.day_value(today)):
         value = minutes(float(seconds))
         every.append(value)

@@ -30,11 +30,11 @@ MAX_DURATION_SECONDS = 2 * 3600  # a self-test left open over lunch is not a 5-h
 RATINGS = (1, 2, 3, 4)
 
 # Graded self-tests that count, with a recorded duration: every graded event but a card's
-# first (its study, prior_state 0).
-_DURATIONS = """
-SELECT card_id, rating, duration FROM review
-WHERE undone_at IS NULL AND kind = 'review' AND rating IS NOT NULL
-  AND duration IS NOT NULL AND duration > 0 AND prior_state IS NOT NULL AND prior_state > 0"""
+# first (its study, prior_state 0). Also what `stats` sums by study day.
+TIMED_SELF_TESTS = ("undone_at IS NULL AND kind = 'review' AND rating IS NOT NULL "
+                    "AND duration IS NOT NULL AND duration > 0 AND prior_state IS NOT NULL "
+                    "AND prior_state > 0")
+_DURATIONS = f"SELECT card_id, rating, duration FROM review WHERE {TIMED_SELF_TESTS}"
 
 
 @dataclass(frozen=True)
