@@ -28,11 +28,6 @@ from srs.store import (
 
 MERGE_UNDO = "undo.merge."  # a setting per merge, for `review undo`
 
-# Above this many cards, counting every card's self-tests in one scan beats asking for
-# them 500 ids at a time.
-_COUNT_ALL_FROM = 2000
-
-
 @dataclass(frozen=True)
 class View:
     """What rendering a card needs: the engine for retrievability, the time and the zone."""
@@ -47,7 +42,7 @@ def cards_to_dicts(conn: SqlConn, cards: list[CardRow], view: View) -> list[dict
     if not cards:
         return []
     ids = [card.id for card in cards]
-    counts = review_counts(conn, None if len(ids) >= _COUNT_ALL_FROM else ids)
+    counts = review_counts(conn, ids)
     return card_dicts(cards, engine=view.engine, now=view.now, tz=view.tz, reviews=counts,
                       paths=source_paths(conn), labels=card_labels(conn, cards))
 

@@ -114,9 +114,9 @@ def load_costs(conn: SqlConn) -> Costs:
 
 def first_self_test(conn: SqlConn, card_ids: list[int]) -> set[int]:
     """Of `card_ids`, those whose next self-test is their first (one graded event so far)."""
+    from srs.store import review_counts
+
     if not card_ids:
         return set()
-    graded = {int(card_id): int(n) for card_id, n in conn.all_in(
-        "SELECT card_id, count(*) FROM review WHERE card_id IN ({ids}) AND kind = 'review' "
-        "AND rating IS NOT NULL AND undone_at IS NULL GROUP BY card_id", card_ids)}
+    graded = review_counts(conn, card_ids)  # a review is a graded event (it has a rating)
     return {card_id for card_id in card_ids if graded.get(card_id, 0) <= 1}
