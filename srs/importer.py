@@ -522,14 +522,9 @@ class _FileImport:
             kept[index]["digests"] = "".join(table_digests[index])
         for row in self.future:
             kept[row.table]["future"] += 1
-        for row in parsed.rows:  # the topics it plans to study (review simulate's first)
-            if row.skip or row.is_review or row.table in parsed.reused:
-                continue
-            if not row.studied:  # pending: on its date when that is ahead, else any day
-                day = row.learned_on if row.learned_on and row.learned_on > today else None
-                kept[row.table]["plans"].append(day.isoformat() if day else None)
-            elif row.learned_on is not None and self.dates.is_future(row):
-                kept[row.table]["plans"].append(row.learned_on.isoformat())
+        read = [row for row in parsed.rows if row.table not in parsed.reused]
+        for row, day in planned_topics(read, today, self.dates.is_future):
+            kept[row.table]["plans"].append(day.isoformat() if day else None)
         again: dict[int, date] = {}
         for row in parsed.rows:
             day = read_again_on(row, today)
@@ -1114,6 +1109,24 @@ def stored_digests(conn: SqlConn, paths: list[Path]) -> Known:
             until = json.loads(summary or "{}").get("read_again_on")
             found[str(path)] = (digest, until if isinstance(until, str) else None)
     return found
+
+
+def planned_topics(rows: Iterable[ParsedRow], today: date,
+                   is_future: Callable[[ParsedRow], bool]) -> list[tuple[ParsedRow, date | None]]:
+    """The rows a log plans to study (review simulate's first new topics), in order, each
+    with the day it is planned for (None: any day): pending rows, on their date when that
+    is ahead, and studied rows dated in the future (`is_future`, asked only of a row with a
+    date); never a rest, repeat or review row."""
+    planned: list[tuple[ParsedRow, date | None]] = []
+    for row in rows:
+        if row.skip or row.is_review:
+            continue
+        if not row.studied:
+            ahead = row.learned_on is not None and row.learned_on > today
+            planned.append((row, row.learned_on if ahead else None))
+        elif row.learned_on is not None and is_future(row):
+            planned.append((row, row.learned_on))
+    return planned
 
 
 def read_again_on(row: ParsedRow, today: date) -> date | None:

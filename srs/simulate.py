@@ -516,23 +516,15 @@ def planned_rows(conn: SqlConn, config: Any, today: date) -> tuple[list[date | N
 
 def _read_planned(path: str, config: Any, today: date) -> list[date | None] | None:
     """A log's planned rows read from the file; None when it cannot be read."""
-    from srs.importer import log_options
+    from srs.importer import log_options, planned_topics
     from srs.logparse import read_log
 
     try:
         result = read_log(path, log_options(config, today))
     except (OSError, SrsError):
         return None
-    planned: list[date | None] = []
-    for row in result.rows:
-        if row.skip or row.is_review:
-            continue
-        if not row.studied:
-            planned.append(row.learned_on if row.learned_on and row.learned_on > today
-                           else None)
-        elif row.learned_on is not None and row.learned_on > today:
-            planned.append(row.learned_on)
-    return planned
+    return [day for _row, day in planned_topics(
+        result.rows, today, lambda row: row.learned_on is not None and row.learned_on > today)]
 
 
 def simulate_all(plan: Plan, retentions: Sequence[float]) -> list[Outcome]:
