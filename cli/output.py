@@ -85,7 +85,6 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
 ID = click.IntRange(1, 2**53)  # card ids: positive, and exact in JSON
 COUNT = click.IntRange(0, 1_000_000)  # limits and counts
 DAYS = click.IntRange(1, 3650)  # spans of days (spread, forecast)
-SECONDS = click.IntRange(0, 86_400)  # how long a self-test took
 MOST_DAYS_AHEAD = (LAST_DAY - FIRST_DAY).days
 
 
