@@ -21,6 +21,21 @@ REVIEW = str(Path(sys.executable).with_name("review"))
 SGR = re.compile(rb"\x1b\[[0-9;]*m")
 
 
+def home_with(folder: Path, log: str, config: str) -> dict[str, str]:
+    """A home under `folder` whose config.toml is `config` and which has imported `log`, as
+    the environment of `review` (in UTC, colour allowed)."""
+    env = {**os.environ, "SRS_HOME": str(folder / "home"), "TZ": "UTC"}
+    env.pop("NO_COLOR", None)
+    (folder / "home" / "config").mkdir(parents=True)
+    (folder / "home" / "config" / "config.toml").write_text(config, encoding="utf-8")
+    path = folder / "log.md"
+    path.write_text(log, encoding="utf-8")
+    done = subprocess.run([REVIEW, "import", str(path)], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return env
+
+
 def in_terminal(args: list[str], *, env: dict[str, str], columns: int = 60, rows: int = 50,
                 typed: bytes = b"", timeout: float = 60.0) -> tuple[int, bytes]:
     """Run `review ARGS` with a pseudo-terminal as stdin, stdout and stderr.

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from freezegun import freeze_time
-from terminal import REVIEW, SGR, in_terminal
+from terminal import REVIEW, SGR, home_with, in_terminal
 
 from cli.main import cli
 from srs.text import cell_width
@@ -355,22 +355,12 @@ def test_the_session_stops_when_the_budget_is_used(cards: None, run: Run,
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
     """A home with four cards studied two months ago, as the environment of `review`."""
-    env = {**os.environ, "SRS_HOME": str(tmp_path / "home"), "TZ": "UTC"}
-    env.pop("NO_COLOR", None)
-    (tmp_path / "home" / "config").mkdir(parents=True)
-    (tmp_path / "home" / "config" / "config.toml").write_text(
-        'timezone = "UTC"\norder = "log"\n', encoding="utf-8")
     studied = date.today() - timedelta(days=60)
     rows = "\n".join(f"| {topic} | ✅ | {studied + timedelta(days=n)} |" for n, topic in
                      enumerate(["反向传播 Backpropagation", "贝叶斯定理 Bayes' theorem",
                                 "Gaussian elimination", "Momentum & Adam"]))
-    log = tmp_path / "log.md"
-    log.write_text(f"# 学习记录\n\n| 章节 | 状态 | 日期 |\n|---|---|---|\n{rows}\n",
-                   encoding="utf-8")
-    done = subprocess.run([REVIEW, "import", str(log)], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return env
+    return home_with(tmp_path, f"# 学习记录\n\n| 章节 | 状态 | 日期 |\n|---|---|---|\n{rows}\n",
+                     'timezone = "UTC"\norder = "log"\n')
 
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])

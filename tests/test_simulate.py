@@ -251,22 +251,13 @@ def test_simulate_json_on_a_log(imported: None, run_json: Callable[..., Any]) ->
 
 @pytest.mark.parametrize("columns", [60, 80, 120])
 def test_simulate_on_a_terminal_fits_its_width(tmp_path: Path, columns: int) -> None:
-    import os
-    import re
-    import subprocess
-    import sys
-
     from rich.cells import cell_len
-    from terminal import in_terminal
+    from terminal import SGR, home_with, in_terminal
 
-    env = {**os.environ, "SRS_HOME": str(tmp_path / "home"), "TZ": "UTC", "LANGUAGE": "en"}
-    log = tmp_path / "log.md"
-    log.write_text(LOG, encoding="utf-8")
-    subprocess.run([str(Path(sys.executable).parent / "review"), "import", str(log)], env=env,
-                   check=True, capture_output=True)
+    env = {**home_with(tmp_path, LOG, 'timezone = "UTC"\n'), "LANGUAGE": "en"}
     status, output = in_terminal(["--no-pager", "simulate", "--days", "90"], env=env,
                                  columns=columns)
-    lines = re.sub(rb"\x1b\[[0-9;]*m", b"", output).decode("utf-8").splitlines()
+    lines = SGR.sub(b"", output).decode("utf-8").splitlines()
     text = "\n".join(lines)
     assert status == 0, text
     assert all(cell_len(line) <= columns for line in lines), text

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
-from terminal import REVIEW, SGR, in_terminal
+from terminal import REVIEW, SGR, home_with, in_terminal
 
 from cli.main import cli
 from srs.text import cell_width
@@ -46,15 +46,7 @@ LOG = f"""# 学习记录 2026
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
     """A home with the log above imported, as the environment of `review`."""
-    env = {**os.environ, "SRS_HOME": str(tmp_path / "home"), "TZ": "UTC"}
-    env.pop("NO_COLOR", None)
-    (tmp_path / "home" / "config").mkdir(parents=True)
-    (tmp_path / "home" / "config" / "config.toml").write_text(
-        'timezone = "UTC"\nmax_reviews_per_day = 5\n', encoding="utf-8")
-    log = tmp_path / "log.md"
-    log.write_text(LOG, encoding="utf-8")
-    review(env, "import", str(log))
-    return env
+    return home_with(tmp_path, LOG, 'timezone = "UTC"\nmax_reviews_per_day = 5\n')
 
 
 def review(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
