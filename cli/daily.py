@@ -28,6 +28,7 @@ from cli.output import (
 )
 from srs.app import App
 from srs.cardview import rating_name
+from srs.config import time_budget
 from srs.i18n import _, ngettext
 from srs.text import short_day
 
@@ -161,7 +162,7 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
             conn, engine=engine, clock=app.clock, now=now, day=day,
             order=order or str(app.config["order"]),
             max_per_day=int(app.config["max_reviews_per_day"]), limit=limit, show_all=show_all,
-            max_minutes=_budget(app),
+            max_minutes=time_budget(app.config),
         )
         if as_json:
             print_json(queue_dicts(conn, queue, engine=engine, now=now, tz=app.tz))
@@ -170,12 +171,6 @@ def today_cmd(app: App, day_text: str | None, limit: int | None, show_all: bool,
 
         labels = card_labels(conn, [entry.card for entry in queue.entries])
     _print_queue(app, queue, labels)
-
-
-def _budget(app: App) -> int | None:
-    """The time budget set with max_minutes_per_day, if any."""
-    value = app.config["max_minutes_per_day"]
-    return None if value is None else int(value)
 
 
 def _print_queue(app: App, queue: Any, labels: dict[int, str]) -> None:
@@ -467,7 +462,7 @@ def spread_cmd(app: App, days: int, dry_run: bool, as_json: bool) -> None:
 
         moves = spread(conn, days=days, engine=app.engine(conn), clock=app.clock,
                        now=app.now(), max_per_day=int(app.config["max_reviews_per_day"]),
-                       max_minutes=_budget(app))
+                       max_minutes=time_budget(app.config))
         if not as_json:
             return moves, {}
         cards = card_rows(conn, [m.card_id for m in moves])
@@ -555,7 +550,8 @@ def _session(app: App, limit: int | None, show_all: bool, tally: list[int],
             queue = build_queue(
                 conn, engine=app.engine(conn), clock=app.clock, now=app.now(),
                 order=str(app.config["order"]), show_all=show_all,
-                max_per_day=int(app.config["max_reviews_per_day"]), max_minutes=_budget(app))
+                max_per_day=int(app.config["max_reviews_per_day"]),
+                max_minutes=time_budget(app.config))
             entries = [e for e in queue.entries if e.card.id not in skipped]
             labels = card_labels(conn, [entries[0].card]) if entries else {}
         if not entries:

@@ -83,6 +83,7 @@ def simulate_cmd(app: App, days: int, new_per_week: float | None,
         review simulate --days 90 --new-per-week 5
         review simulate --retention 0.8,0.85,0.9 --json
     """
+    from srs.config import time_budget
     from srs.simulate import DEFAULT_RETENTIONS, gather, planned_rows, simulate_all
     from srs.workload import load_costs
 
@@ -91,7 +92,7 @@ def simulate_cmd(app: App, days: int, new_per_week: float | None,
     config = app.config
     configured = round(float(config["desired_retention"]), 4)
     chosen = retentions or tuple(sorted({*DEFAULT_RETENTIONS, configured}))
-    budget = _budget(config)
+    budget = time_budget(config)
     with app.reading() as conn:
         engine = app.engine(conn)
         costs = load_costs(conn)
@@ -109,12 +110,6 @@ def simulate_cmd(app: App, days: int, new_per_week: float | None,
         print_json(_json(plan, outcomes, configured, unread))
         return
     _print(plan, outcomes, configured, unread)
-
-
-def _budget(config: Any) -> float | None:
-    """max_minutes_per_day when set, else None."""
-    value = config["max_minutes_per_day"]
-    return float(value) if value else None
 
 
 def _json(plan: Plan, outcomes: list[Outcome], configured: float,

@@ -406,6 +406,12 @@ def _flatten(table: dict[str, Value], prefix: str = "") -> dict[str, Value]:
     return flat
 
 
+def time_budget(config: Config) -> int | None:
+    """The minutes of self-tests a day may hold (max_minutes_per_day); None: no budget."""
+    value = config["max_minutes_per_day"]
+    return None if value is None else int(value)
+
+
 def load(path: Path) -> Config:
     """Read and validate config.toml; a missing file means every default."""
     try:

@@ -98,6 +98,7 @@ def effective_channels(configured: Sequence[str]) -> tuple[str, ...]:
 def settings_from_config(config: Config) -> ReminderSettings:
     """The reminder settings in a validated config.toml."""
     from srs.clock import zone
+    from srs.config import time_budget
 
     return ReminderSettings(
         clock=DayClock(zone(str(config["timezone"])), int(config["day_starts_at"])),
@@ -106,8 +107,7 @@ def settings_from_config(config: Config) -> ReminderSettings:
         channels=effective_channels(list(config["reminders.channels"])),
         order=str(config["order"]),
         max_per_day=int(config["max_reviews_per_day"]),
-        max_minutes=(None if config["max_minutes_per_day"] is None
-                     else int(config["max_minutes_per_day"])),
+        max_minutes=time_budget(config),
     )
 
 
